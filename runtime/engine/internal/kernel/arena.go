@@ -1,0 +1,172 @@
+// Package kernel holds the per-call memory arena behind reef's native
+// implementation of the Extism kernel ABI.
+//
+// Extism guests never see host memory: they ask the kernel to allocate
+// blocks and copy bytes in and out by handle. reef keeps those blocks in a
+// Go byte slice per instance, bump-allocated and reset at the start of each
+// call, so a call costs no allocation once the arena has grown to its
+// working size.
+package kernel
+
+import "encoding/binary"
+
+// header is the size of the length prefix stored before each block.
+const header = 8
+
+// Arena is a bump allocator of length-prefixed blocks. Handle 0 is never a
+// block. An Arena is not safe for concurrent use; an instance serves one
+// call at a time.
+type Arena struct {
+	buf []byte
+	// starts lists block handles in increasing order, so Length can reject
+	// handles that do not start a block (Extism's "length" contract).
+	starts []uint64
+	limit  uint64
+}
+
+// NewArena returns an arena that refuses to grow past limit bytes.
+func NewArena(limit uint64) *Arena {
+	return &Arena{buf: make([]byte, 0, 4096), limit: limit}
+}
+
+// Reset drops every block; capacity is kept for the next call.
+func (a *Arena) Reset() {
+	a.buf = a.buf[:0]
+	a.starts = a.starts[:0]
+}
+
+// Size is the number of bytes in use (the Extism memory_bytes figure).
+func (a *Arena) Size() uint64 { return uint64(len(a.buf)) }
+
+// Alloc reserves n bytes and returns the block's handle, or 0 when the
+// arena limit would be exceeded.
+func (a *Arena) Alloc(n uint64) uint64 {
+	start := uint64(len(a.buf))
+	end := start + header + n
+	if n > a.limit || end > a.limit || end < start {
+		return 0
+	}
+	if end > uint64(cap(a.buf)) {
+		c := uint64(cap(a.buf)) * 2
+		if c < end {
+			c = end
+		}
+		if c > a.limit {
+			c = a.limit
+		}
+		nb := make([]byte, end, c)
+		copy(nb, a.buf)
+		a.buf = nb
+	} else {
+		a.buf = a.buf[:end]
+		clear(a.buf[start+header : end])
+	}
+	binary.LittleEndian.PutUint64(a.buf[start:], n)
+	h := start + header
+	a.starts = append(a.starts, h)
+	return h
+}
+
+// AllocBytes copies b into a new block; 0 when b is empty or the arena is
+// full.
+func (a *Arena) AllocBytes(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
+	h := a.Alloc(uint64(len(b)))
+	if h != 0 {
+		copy(a.buf[h:], b)
+	}
+	return h
+}
+
+// Free releases the block if it is the most recent one; other blocks live
+// until Reset (Extism guests free rarely and calls are short).
+func (a *Arena) Free(h uint64) {
+	if n := len(a.starts); n > 0 && a.starts[n-1] == h {
+		a.buf = a.buf[:h-header]
+		a.starts = a.starts[:n-1]
+	}
+}
+
+// Length returns the length of the block at h, or 0 if h is not a block.
+func (a *Arena) Length(h uint64) uint64 {
+	lo, hi := 0, len(a.starts)
+	for lo < hi {
+		m := (lo + hi) / 2
+		switch s := a.starts[m]; {
+		case s == h:
+			return binary.LittleEndian.Uint64(a.buf[h-header:])
+		case s < h:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return 0
+}
+
+// LengthUnsafe reads the length prefix without checking that h starts a
+// block; out-of-range handles give 0.
+func (a *Arena) LengthUnsafe(h uint64) uint64 {
+	if h < header || h > uint64(len(a.buf)) {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(a.buf[h-header:])
+}
+
+// Bytes returns the block at h (nil for 0 or an invalid handle). The slice
+// aliases the arena and is valid until the next Alloc or Reset.
+func (a *Arena) Bytes(h uint64) []byte {
+	if h == 0 {
+		return nil
+	}
+	n := a.Length(h)
+	if n == 0 {
+		return nil
+	}
+	return a.buf[h : h+n]
+}
+
+// Range returns buf[off:off+n] if it lies inside the arena.
+func (a *Arena) Range(off, n uint64) ([]byte, bool) {
+	end := off + n
+	if end < off || end > uint64(len(a.buf)) {
+		return nil, false
+	}
+	return a.buf[off:end], true
+}
+
+// LoadU8 reads one byte; ok is false out of range.
+func (a *Arena) LoadU8(off uint64) (byte, bool) {
+	if off >= uint64(len(a.buf)) {
+		return 0, false
+	}
+	return a.buf[off], true
+}
+
+// LoadU64 reads a little-endian u64.
+func (a *Arena) LoadU64(off uint64) (uint64, bool) {
+	if off+8 < off || off+8 > uint64(len(a.buf)) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(a.buf[off:]), true
+}
+
+// StoreU8 writes one byte.
+func (a *Arena) StoreU8(off uint64, v byte) bool {
+	if off >= uint64(len(a.buf)) {
+		return false
+	}
+	a.buf[off] = v
+	return true
+}
+
+// StoreU64 writes a little-endian u64.
+func (a *Arena) StoreU64(off, v uint64) bool {
+	if off+8 < off || off+8 > uint64(len(a.buf)) {
+		return false
+	}
+	binary.LittleEndian.PutUint64(a.buf[off:], v)
+	return true
+}

@@ -1,0 +1,193 @@
+package policy
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// HostPattern is one entry of a host allowlist:
+//
+//	example.org            exact host, any allowed scheme, default port
+//	*.example.org          any subdomain (not example.org itself)
+//	*                      any host name (never an IP literal)
+//	example.org:8443       exact port
+//	http://127.0.0.1:8080  scheme, literal address and port
+//
+// A pattern that names an IP literal is the only way to reach a loopback,
+// private, link-local or metadata address (see the http capability).
+type HostPattern struct {
+	Scheme string // "" = http or https
+	Host   string // lower-case; "*." prefix for wildcards; "*" for all names
+	Port   int    // 0 = the scheme's default port
+	// Addr is set when Host is an IP literal.
+	Addr netip.Addr
+}
+
+// ParseHostPattern parses one allowlist entry.
+func ParseHostPattern(s string) (HostPattern, error) {
+	var p HostPattern
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return p, fmt.Errorf("empty host pattern")
+	}
+	if i := strings.Index(t, "://"); i >= 0 {
+		p.Scheme = strings.ToLower(t[:i])
+		t = t[i+3:]
+		switch p.Scheme {
+		case "http", "https", "ws", "wss":
+		default:
+			return p, fmt.Errorf("host pattern %q: scheme %q not allowed (http, https, ws, wss)", s, p.Scheme)
+		}
+	}
+	if strings.ContainsAny(t, "/?#@ \t\r\n\\") {
+		return p, fmt.Errorf("host pattern %q: only [scheme://]host[:port] is allowed", s)
+	}
+	host := t
+	if h, port, err := net.SplitHostPort(t); err == nil {
+		n, perr := strconv.Atoi(port)
+		if perr != nil || n < 1 || n > 65535 {
+			return p, fmt.Errorf("host pattern %q: invalid port %q", s, port)
+		}
+		host, p.Port = h, n
+	} else if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+		host = t[1 : len(t)-1]
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if a, err := netip.ParseAddr(host); err == nil {
+		p.Addr = a.Unmap()
+		p.Host = p.Addr.String()
+		return p, nil
+	}
+	if host == "*" {
+		p.Host = host
+		return p, nil
+	}
+	name := strings.TrimPrefix(host, "*.")
+	if strings.Contains(name, "*") || !validHostname(name) {
+		return p, fmt.Errorf("host pattern %q: %q is not a host name, *.domain or an IP address", s, host)
+	}
+	p.Host = host
+	return p, nil
+}
+
+func validHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// String prints the pattern in its canonical form.
+func (p HostPattern) String() string {
+	h := p.Host
+	if p.Addr.Is6() {
+		h = "[" + h + "]"
+	}
+	if p.Port != 0 {
+		h += ":" + strconv.Itoa(p.Port)
+	}
+	if p.Scheme != "" {
+		h = p.Scheme + "://" + h
+	}
+	return h
+}
+
+// DefaultPort is the port a scheme implies.
+func DefaultPort(scheme string) int {
+	switch scheme {
+	case "https", "wss":
+		return 443
+	default:
+		return 80
+	}
+}
+
+// Match reports whether the pattern admits scheme://host:port. host must be
+// lower-case without a trailing dot; port 0 means the scheme's default.
+func (p HostPattern) Match(scheme, host string, port int) bool {
+	if port == 0 {
+		port = DefaultPort(scheme)
+	}
+	if p.Scheme != "" && p.Scheme != scheme {
+		return false
+	}
+	if p.Scheme == "" && scheme != "http" && scheme != "https" && scheme != "ws" && scheme != "wss" {
+		return false
+	}
+	want := p.Port
+	if want == 0 {
+		if p.Scheme != "" {
+			want = DefaultPort(p.Scheme)
+		} else if port != 80 && port != 443 {
+			return false
+		}
+	}
+	if want != 0 && port != want {
+		return false
+	}
+	if p.Addr.IsValid() {
+		a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+		return err == nil && a.Unmap() == p.Addr
+	}
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return false // names and wildcards never admit IP literals
+	}
+	switch {
+	case p.Host == "*":
+		return true
+	case strings.HasPrefix(p.Host, "*."):
+		return strings.HasSuffix(host, p.Host[1:]) && len(host) > len(p.Host)-1
+	default:
+		return host == p.Host
+	}
+}
+
+// HostList is a parsed allowlist.
+type HostList []HostPattern
+
+// ParseHostList parses every pattern, reporting the first bad one.
+func ParseHostList(ss []string) (HostList, error) {
+	out := make(HostList, 0, len(ss))
+	for i, s := range ss {
+		p, err := ParseHostPattern(s)
+		if err != nil {
+			return nil, fmt.Errorf("hosts[%d]: %w", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Match reports whether any pattern admits the target.
+func (l HostList) Match(scheme, host string, port int) bool {
+	for _, p := range l {
+		if p.Match(scheme, host, port) {
+			return true
+		}
+	}
+	return false
+}
+
+// LiteralAddr reports whether some pattern names addr literally (any port).
+func (l HostList) LiteralAddr(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range l {
+		if p.Addr.IsValid() && p.Addr == addr {
+			return true
+		}
+	}
+	return false
+}
