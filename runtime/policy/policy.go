@@ -70,7 +70,7 @@ func (r *HostRule) Allows(scheme, host string, port int) bool {
 // MailRule is the effective mail policy.
 type MailRule struct {
 	Accounts  []string `json:"accounts"`
-	Send      []string `json:"send,omitempty"`      // recipient patterns (granted ∩ requested, checked both)
+	Send      []string `json:"send,omitempty"` // recipient patterns (granted ∩ requested, checked both)
 	sendReq   []string
 	Mailboxes []string `json:"mailboxes,omitempty"` // granted ∩ requested
 	Modify    bool     `json:"modify,omitempty"`

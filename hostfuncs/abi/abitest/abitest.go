@@ -13,12 +13,12 @@ import (
 
 // Call is a test abi.Call.
 type Call struct {
-	Ctx      context.Context
-	SkillN   string
-	FuncN    string
-	Pol      *policy.Policy
-	Log      *slog.Logger
-	values   map[any]any
+	Ctx    context.Context
+	SkillN string
+	FuncN  string
+	Pol    *policy.Policy
+	Log    *slog.Logger
+	values map[any]any
 }
 
 // New returns a Call for skill running under p.
