@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
+
 	"github.com/reefhq/reef/runtime/policy"
 )
 
@@ -51,4 +53,27 @@ type Module interface {
 // browser processes, mail connections).
 type Closer interface {
 	Close() error
+}
+
+// Preopen is one WASI directory offered to the guest.
+type Preopen struct {
+	// Guest is the guest path ("/data").
+	Guest string
+	// FS serves it; it must confine every access to the granted root.
+	FS experimentalsys.FS
+}
+
+// Preopener is implemented by the fs capability: it returns the WASI
+// preopens for a policy's mounts. The engine calls it for every new
+// instance.
+type Preopener interface {
+	Preopens(p *policy.Policy) ([]Preopen, error)
+}
+
+// ExtismHTTP serves the Extism kernel's http_request host function. req is
+// Extism's JSON request ({"url", "method", "headers"}), body the optional
+// payload. The http capability implements it with the same checks as
+// reef_http_fetch.
+type ExtismHTTP interface {
+	ExtismRequest(c Call, req, body []byte) (status int, headers map[string]string, respBody []byte, err error)
 }

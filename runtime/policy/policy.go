@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reefhq/reef/runtime/hostmatch"
 	"github.com/reefhq/reef/runtime/skill"
 )
 
@@ -56,8 +57,8 @@ type Mount struct {
 // HostRule is an effective host allowlist: a target must match both what
 // the skill requested and what the operator granted.
 type HostRule struct {
-	Requested HostList `json:"requested"`
-	Granted   HostList `json:"granted"`
+	Requested hostmatch.List `json:"requested"`
+	Granted   hostmatch.List `json:"granted"`
 	// Methods allowed (upper-case); requested ∩ granted.
 	Methods []string `json:"methods,omitempty"`
 }
@@ -232,10 +233,10 @@ func effectiveLimits(m, g skill.Limits) skill.Limits {
 func hostRule(req, granted, reqMethods, grantMethods []string) (*HostRule, error) {
 	r := &HostRule{}
 	var err error
-	if r.Requested, err = ParseHostList(req); err != nil {
+	if r.Requested, err = hostmatch.ParseList(req); err != nil {
 		return nil, fmt.Errorf("requested %w", err)
 	}
-	if r.Granted, err = ParseHostList(granted); err != nil {
+	if r.Granted, err = hostmatch.ParseList(granted); err != nil {
 		return nil, fmt.Errorf("granted %w", err)
 	}
 	norm := func(ms []string) []string {

@@ -1,4 +1,4 @@
-package policy
+package hostmatch
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// HostPattern is one entry of a host allowlist:
+// Pattern is one entry of a host allowlist:
 //
 //	example.org            exact host, any allowed scheme, default port
 //	*.example.org          any subdomain (not example.org itself)
@@ -18,7 +18,7 @@ import (
 //
 // A pattern that names an IP literal is the only way to reach a loopback,
 // private, link-local or metadata address (see the http capability).
-type HostPattern struct {
+type Pattern struct {
 	Scheme string // "" = http or https
 	Host   string // lower-case; "*." prefix for wildcards; "*" for all names
 	Port   int    // 0 = the scheme's default port
@@ -26,9 +26,9 @@ type HostPattern struct {
 	Addr netip.Addr
 }
 
-// ParseHostPattern parses one allowlist entry.
-func ParseHostPattern(s string) (HostPattern, error) {
-	var p HostPattern
+// Parse parses one allowlist entry.
+func Parse(s string) (Pattern, error) {
+	var p Pattern
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return p, fmt.Errorf("empty host pattern")
@@ -91,7 +91,7 @@ func validHostname(h string) bool {
 }
 
 // String prints the pattern in its canonical form.
-func (p HostPattern) String() string {
+func (p Pattern) String() string {
 	h := p.Host
 	if p.Addr.Is6() {
 		h = "[" + h + "]"
@@ -117,7 +117,7 @@ func DefaultPort(scheme string) int {
 
 // Match reports whether the pattern admits scheme://host:port. host must be
 // lower-case without a trailing dot; port 0 means the scheme's default.
-func (p HostPattern) Match(scheme, host string, port int) bool {
+func (p Pattern) Match(scheme, host string, port int) bool {
 	if port == 0 {
 		port = DefaultPort(scheme)
 	}
@@ -155,14 +155,14 @@ func (p HostPattern) Match(scheme, host string, port int) bool {
 	}
 }
 
-// HostList is a parsed allowlist.
-type HostList []HostPattern
+// List is a parsed allowlist.
+type List []Pattern
 
-// ParseHostList parses every pattern, reporting the first bad one.
-func ParseHostList(ss []string) (HostList, error) {
-	out := make(HostList, 0, len(ss))
+// ParseList parses every pattern, reporting the first bad one.
+func ParseList(ss []string) (List, error) {
+	out := make(List, 0, len(ss))
 	for i, s := range ss {
-		p, err := ParseHostPattern(s)
+		p, err := Parse(s)
 		if err != nil {
 			return nil, fmt.Errorf("hosts[%d]: %w", i, err)
 		}
@@ -172,7 +172,7 @@ func ParseHostList(ss []string) (HostList, error) {
 }
 
 // Match reports whether any pattern admits the target.
-func (l HostList) Match(scheme, host string, port int) bool {
+func (l List) Match(scheme, host string, port int) bool {
 	for _, p := range l {
 		if p.Match(scheme, host, port) {
 			return true
@@ -182,7 +182,7 @@ func (l HostList) Match(scheme, host string, port int) bool {
 }
 
 // LiteralAddr reports whether some pattern names addr literally (any port).
-func (l HostList) LiteralAddr(addr netip.Addr) bool {
+func (l List) LiteralAddr(addr netip.Addr) bool {
 	addr = addr.Unmap()
 	for _, p := range l {
 		if p.Addr.IsValid() && p.Addr == addr {
