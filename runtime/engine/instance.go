@@ -1,0 +1,436 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/reefhq/reef/hostfuncs/abi"
+	"github.com/reefhq/reef/runtime/engine/internal/kernel"
+	"github.com/reefhq/reef/runtime/policy"
+)
+
+// instance is one guest module instance with its kernel state. It serves
+// one call at a time.
+type instance struct {
+	p    *Plugin
+	pol  *policy.Policy
+	mod  api.Module
+	fns  map[string]api.Function
+	cc   callCtx
+	mem  linearMemory
+	logw [2]logWriter
+
+	arena *kernel.Arena
+	stack [2]uint64
+
+	input     []byte
+	output    []byte
+	outH      uint64
+	outLen    uint64
+	outSet    bool
+	outErr    error
+	errMsg    string
+	errSet    bool
+	denial    error
+	hostCalls int
+	logBytes  int
+
+	httpStatus  int32
+	httpHeaders map[string]string
+
+	// deadline is the running call's deadline in Unix nanoseconds, 0 when
+	// idle, firedDeadline/firedCanceled once the watchdog or the caller's
+	// cancellation ended the call. Whoever swaps it first wins, so a call
+	// that finishes at its deadline is either complete or interrupted,
+	// never both.
+	deadline atomic.Int64
+	done     chan struct{}
+
+	broken  bool
+	counted bool
+}
+
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	pol := p.pol.Load()
+	limit := uint64(pol.Limits.Memory)
+	in := &instance{p: p, pol: pol, fns: map[string]api.Function{}, arena: kernel.NewArena(limit), done: make(chan struct{})}
+	in.cc.inst = in
+	in.mem.limit = limit
+	in.logw[0] = logWriter{in: in, level: slog.LevelInfo, stream: "stdout"}
+	in.logw[1] = logWriter{in: in, level: slog.LevelWarn, stream: "stderr"}
+	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader).
+		WithStdout(&in.logw[0]).WithStderr(&in.logw[1])
+	if p.e.preopener != nil && len(pol.Mounts) > 0 {
+		pre, err := p.e.preopener.Preopens(pol)
+		if err != nil {
+			return nil, fmt.Errorf("filesystem mounts: %w", err)
+		}
+		fc := wazero.NewFSConfig()
+		for _, m := range pre {
+			fc = fc.(sysfs.FSConfig).WithSysFSMount(m.FS, m.Guest)
+		}
+		cfg = cfg.WithFSConfig(fc)
+	}
+	mod, err := p.e.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, &in.mem), p.cm, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	in.mod = mod
+	p.e.watch.add(in)
+	p.e.instancesCreated.Add(1)
+	p.mu.Lock()
+	p.live++
+	p.mu.Unlock()
+	if init := mod.ExportedFunction("_initialize"); init != nil {
+		if _, err := in.run(ctx, "_initialize", init, nil); err != nil {
+			in.p.discard(in)
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (in *instance) close() {
+	in.p.e.watch.remove(in)
+	if in.mod != nil {
+		_ = in.mod.Close(context.Background())
+	}
+}
+
+// call runs one exported function.
+func (in *instance) call(ctx context.Context, fn string, input []byte) ([]byte, error) {
+	f := in.fns[fn]
+	if f == nil {
+		f = in.mod.ExportedFunction(fn)
+		in.fns[fn] = f
+	}
+	return in.run(ctx, fn, f, input)
+}
+
+func (in *instance) run(ctx context.Context, fn string, f api.Function, input []byte) ([]byte, error) {
+	in.arena.Reset()
+	in.input, in.output, in.outSet, in.outErr = input, nil, false, nil
+	in.errMsg, in.errSet, in.denial = "", false, nil
+	in.hostCalls, in.logBytes = 0, 0
+	in.httpStatus, in.httpHeaders = 0, nil
+
+	timeout := time.Duration(in.pol.Limits.Timeout)
+	if dl, ok := ctx.Deadline(); ok {
+		if r := time.Until(dl); r < timeout {
+			timeout = r
+		}
+	}
+	cc := &in.cc
+	cc.parent, cc.fn, cc.values = ctx, fn, nil
+	cc.deadline = time.Now().Add(timeout)
+
+	dl := cc.deadline.UnixNano()
+	in.deadline.Store(dl)
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { in.fire(dl, ctx.Err()) })
+	}
+	err := f.CallWithStack(cc, in.stack[:])
+	if stop != nil {
+		stop()
+	}
+	var fired error
+	if !in.deadline.CompareAndSwap(dl, 0) {
+		fired = in.firedReason()
+	}
+	in.flushLogs()
+	cc.parent, cc.values = nil, nil
+
+	if fired != nil {
+		in.broken = true
+	}
+	name := in.p.skill.Name
+	if err != nil {
+		var exit *sys.ExitError
+		if errors.As(err, &exit) {
+			switch exit.ExitCode() {
+			case 0:
+				in.broken = true // proc_exit closed the module; the result stands
+				return in.result(fn)
+			case sys.ExitCodeDeadlineExceeded:
+				in.broken = true
+				in.p.e.timeouts.Add(1)
+				return nil, &CallError{Skill: name, Function: fn, Kind: KindTimeout, Err: fmt.Errorf("exceeded its timeout of %s", timeout)}
+			case sys.ExitCodeContextCanceled:
+				in.broken = true
+				if fired == context.DeadlineExceeded {
+					in.p.e.timeouts.Add(1)
+					return nil, &CallError{Skill: name, Function: fn, Kind: KindTimeout, Err: fmt.Errorf("exceeded its timeout of %s", timeout)}
+				}
+				return nil, &CallError{Skill: name, Function: fn, Kind: KindCanceled, Err: context.Canceled}
+			default:
+				in.broken = true
+				return nil, &CallError{Skill: name, Function: fn, Kind: KindGuest, Code: exit.ExitCode(), Err: fmt.Errorf("exited with code %d%s", exit.ExitCode(), in.errSuffix())}
+			}
+		}
+		in.broken = true
+		in.p.e.traps.Add(1)
+		if in.denial != nil {
+			err = fmt.Errorf("%w\n%v", in.denial, err)
+		}
+		if in.outErr != nil {
+			return nil, &CallError{Skill: name, Function: fn, Kind: KindOutput, Err: in.outErr}
+		}
+		return nil, &CallError{Skill: name, Function: fn, Kind: KindTrap, Err: err}
+	}
+	if in.outErr != nil {
+		return nil, &CallError{Skill: name, Function: fn, Kind: KindOutput, Err: in.outErr}
+	}
+	if len(f.Definition().ResultTypes()) == 1 {
+		if rc := uint32(in.stack[0]); rc != 0 {
+			msg := in.errMsg
+			if !in.errSet || msg == "" {
+				msg = fmt.Sprintf("returned code %d", rc)
+			}
+			return nil, &CallError{Skill: name, Function: fn, Kind: KindGuest, Code: rc, Err: guestError(msg, in.denial)}
+		}
+	}
+	if in.errSet {
+		return nil, &CallError{Skill: name, Function: fn, Kind: KindGuest, Err: guestError(in.errMsg, in.denial)}
+	}
+	return in.result(fn)
+}
+
+// guestError keeps a denial the guest ran into reachable through
+// errors.As, so callers can tell "denied" from other guest errors.
+func guestError(msg string, denial error) error {
+	if denial != nil {
+		return fmt.Errorf("%s: %w", msg, denial)
+	}
+	return errors.New(msg)
+}
+
+func (in *instance) errSuffix() string {
+	if in.errSet {
+		return ": " + in.errMsg
+	}
+	return ""
+}
+
+func (in *instance) result(fn string) ([]byte, error) {
+	if in.outSet {
+		b, ok := in.arena.Range(in.outH, in.outLen)
+		if !ok {
+			return nil, &CallError{Skill: in.p.skill.Name, Function: fn, Kind: KindTrap, Err: errors.New("output_set points outside kernel memory")}
+		}
+		out := make([]byte, len(b))
+		copy(out, b)
+		return out, nil
+	}
+	return in.output, nil
+}
+
+const (
+	firedDeadline = -1
+	firedCanceled = -2
+)
+
+// fire ends the call whose deadline is dl (if it is still running) by
+// closing done, which wazero watches.
+func (in *instance) fire(dl int64, reason error) {
+	v := int64(firedCanceled)
+	if reason == context.DeadlineExceeded {
+		v = firedDeadline
+	}
+	if dl > 0 && in.deadline.CompareAndSwap(dl, v) {
+		close(in.done)
+	}
+}
+
+func (in *instance) firedReason() error {
+	switch in.deadline.Load() {
+	case firedDeadline:
+		return context.DeadlineExceeded
+	case firedCanceled:
+		return context.Canceled
+	}
+	return nil
+}
+
+// setOutput checks the output limit before anything is copied.
+func (in *instance) checkOutput(n uint64) bool {
+	if limit := uint64(in.pol.Limits.Output); n > limit {
+		in.outErr = fmt.Errorf("output of %d bytes exceeds the limit of %d bytes", n, limit)
+		return false
+	}
+	return true
+}
+
+type instKey struct{}
+
+// callCtx is the context a guest call runs under. It is embedded in the
+// instance and reused, so a call allocates no context: Done is the
+// instance's channel, closed by the call timer or the caller's
+// cancellation, which is how wazero interrupts a running guest.
+type callCtx struct {
+	inst     *instance
+	parent   context.Context
+	deadline time.Time
+	fn       string
+	values   map[any]any
+}
+
+func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *callCtx) Done() <-chan struct{}       { return c.inst.done }
+func (c *callCtx) Err() error {
+	select {
+	case <-c.inst.done:
+		return c.inst.firedReason()
+	default:
+		return nil
+	}
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (instKey{}) {
+		return c.inst
+	}
+	if c.parent == nil {
+		return nil
+	}
+	return c.parent.Value(key)
+}
+
+// hostCall is the abi.Call handed to capability handlers.
+type hostCall struct{ in *instance }
+
+func (h hostCall) Context() context.Context { return &h.in.cc }
+func (h hostCall) Skill() string            { return h.in.p.skill.Name }
+func (h hostCall) Function() string         { return h.in.cc.fn }
+func (h hostCall) Policy() *policy.Policy   { return h.in.pol }
+func (h hostCall) Logger() *slog.Logger     { return h.in.p.logger.With("function", h.in.cc.fn) }
+
+// Value implements abi.Call: per-call state, dropped when the call ends.
+func (h hostCall) Value(key any, init func() any) any {
+	c := &h.in.cc
+	v, ok := c.values[key]
+	if !ok && init != nil {
+		if c.values == nil {
+			c.values = map[any]any{}
+		}
+		v = init()
+		c.values[key] = v
+	}
+	return v
+}
+
+var _ abi.Call = hostCall{}
+
+// instOf finds the instance a host function serves.
+func instOf(ctx context.Context) *instance {
+	if c, ok := ctx.(*callCtx); ok {
+		return c.inst
+	}
+	if in, ok := ctx.Value(instKey{}).(*instance); ok {
+		return in
+	}
+	panic(errors.New("reef: host function called outside a reef call"))
+}
+
+// linearMemory backs a guest memory and refuses to grow past the limit.
+type linearMemory struct {
+	buf   []byte
+	limit uint64
+}
+
+func (m *linearMemory) Allocate(capacity, max uint64) experimental.LinearMemory {
+	return m
+}
+
+// Reallocate grows to size bytes; nil (memory.grow returns -1 in the
+// guest) past the limit. The first allocation is never refused: the
+// module's declared minimum was checked at load.
+func (m *linearMemory) Reallocate(size uint64) []byte {
+	if size > m.limit && m.buf != nil {
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	c := size
+	if dbl := uint64(cap(m.buf)) * 2; dbl > c {
+		c = min(dbl, max(m.limit, size))
+	}
+	nb := make([]byte, size, c)
+	copy(nb, m.buf)
+	m.buf = nb
+	return nb
+}
+
+// Free drops the reference; Go's GC reclaims the buffer once wazero drops
+// its own.
+func (m *linearMemory) Free() { m.buf = nil }
+
+// logWriter forwards guest stdout/stderr lines to the log, within the
+// per-call guest log budget.
+type logWriter struct {
+	in     *instance
+	level  slog.Level
+	stream string
+	line   []byte
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] != '\n' {
+			i++
+		}
+		w.line = append(w.line, b[:i]...)
+		if len(w.line) > 4096 {
+			w.line = w.line[:4096]
+		}
+		if i < len(b) {
+			w.in.guestLog(w.level, string(w.line), "stream", w.stream)
+			w.line = w.line[:0]
+			i++
+		}
+		b = b[i:]
+	}
+	return n, nil
+}
+
+func (in *instance) flushLogs() {
+	for i := range in.logw {
+		if w := &in.logw[i]; len(w.line) > 0 {
+			in.guestLog(w.level, string(w.line), "stream", w.stream)
+			w.line = w.line[:0]
+		}
+	}
+}
+
+func (in *instance) guestLog(level slog.Level, msg string, attrs ...any) {
+	if level < in.p.e.cfg.guestLogLvl {
+		return
+	}
+	max := in.p.e.cfg.guestLogMax
+	if in.logBytes > max {
+		return
+	}
+	in.logBytes += len(msg)
+	if in.logBytes > max {
+		in.p.logger.Warn("guest log budget exhausted; dropping the rest of this call's logs", "function", in.cc.fn, "limit", max)
+		return
+	}
+	in.p.logger.Log(context.Background(), level, msg, append(attrs, "function", in.cc.fn)...)
+}

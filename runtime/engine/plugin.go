@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/reefhq/reef/runtime/policy"
+	"github.com/reefhq/reef/runtime/skill"
+)
+
+// Plugin is one loaded skill version: its compiled module, its policy and a
+// pool of warm instances. It is safe for concurrent use; each call takes an
+// instance of its own.
+type Plugin struct {
+	e      *Engine
+	skill  *skill.Skill
+	cm     wazero.CompiledModule
+	funcs  map[string]bool
+	names  []string
+	config map[string]string
+	logger *slog.Logger
+
+	pol atomic.Pointer[policy.Policy]
+
+	varsMu   sync.Mutex
+	vars     map[string][]byte
+	varBytes int
+
+	mu     sync.Mutex
+	idle   []*instance
+	busy   int
+	live   int
+	closed bool
+	calls  atomic.Uint64
+}
+
+// maxVarBytes bounds the Extism vars of one plugin (Extism's default).
+const maxVarBytes = 1 << 20
+
+func newPlugin(e *Engine, s *skill.Skill, p *policy.Policy, cm wazero.CompiledModule, config map[string]string) (*Plugin, error) {
+	pl := &Plugin{e: e, skill: s, cm: cm, config: config, vars: map[string][]byte{}, funcs: map[string]bool{},
+		logger: e.logger.With("skill", s.Name)}
+	pl.pol.Store(p)
+	exports := cm.ExportedFunctions()
+	callable := func(d api.FunctionDefinition) bool {
+		return len(d.ParamTypes()) == 0 && (len(d.ResultTypes()) == 0 || (len(d.ResultTypes()) == 1 && d.ResultTypes()[0] == api.ValueTypeI32))
+	}
+	var errs []error
+	if s.Bare || len(s.Manifest.Functions) == 0 {
+		for name, d := range exports {
+			if name == "_initialize" || name == "_start" || len(name) >= 2 && name[:2] == "__" || !callable(d) {
+				continue
+			}
+			pl.funcs[name] = true
+		}
+	} else {
+		for _, f := range s.Manifest.Functions {
+			d, ok := exports[f.Name]
+			switch {
+			case !ok:
+				errs = append(errs, &LoadError{Skill: s.Name, Reason: fmt.Sprintf("function %q is declared in reef.yaml but not exported by %s", f.Name, s.Manifest.Wasm)})
+			case !callable(d):
+				errs = append(errs, &LoadError{Skill: s.Name, Reason: fmt.Sprintf("export %q has signature %s; skill functions take no parameters and return nothing or an i32", f.Name, sigString(d.ParamTypes(), d.ResultTypes()))})
+			default:
+				pl.funcs[f.Name] = true
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for n := range pl.funcs {
+		pl.names = append(pl.names, n)
+	}
+	sort.Strings(pl.names)
+	if minPages, ok := memoryMinPages(s.Wasm); ok && uint64(minPages)*65536 > uint64(p.Limits.Memory) {
+		return nil, &LoadError{Skill: s.Name, Reason: fmt.Sprintf("module declares a minimum memory of %d bytes, over the skill's memory limit of %d bytes", uint64(minPages)*65536, uint64(p.Limits.Memory))}
+	}
+	return pl, nil
+}
+
+// Skill returns the skill this plugin runs.
+func (p *Plugin) Skill() *skill.Skill { return p.skill }
+
+// Policy returns the current effective policy.
+func (p *Plugin) Policy() *policy.Policy { return p.pol.Load() }
+
+// Functions lists callable function names, sorted.
+func (p *Plugin) Functions() []string { return slices.Clone(p.names) }
+
+// Imports lists the module's imports as "module.name".
+func (p *Plugin) Imports() []string {
+	var out []string
+	for _, f := range p.cm.ImportedFunctions() {
+		m, n, _ := f.Import()
+		out = append(out, m+"."+n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SetPolicy swaps the effective policy (a grants change). Idle instances
+// are dropped so new calls get instances built under the new policy
+// (mounts are fixed per instance); in-flight calls finish under the old.
+func (p *Plugin) SetPolicy(np *policy.Policy) {
+	p.pol.Store(np)
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, in := range idle {
+		p.discard(in)
+	}
+}
+
+// PluginStats is a snapshot of one plugin's pool.
+type PluginStats struct {
+	Idle, Busy int
+	Calls      uint64
+}
+
+// Stats returns the pool counters.
+func (p *Plugin) Stats() PluginStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return PluginStats{Idle: len(p.idle), Busy: p.busy, Calls: p.calls.Load()}
+}
+
+// Call runs function fn with input and returns its output. Errors are
+// *CallError (or ctx errors before the call started).
+func (p *Plugin) Call(ctx context.Context, fn string, input []byte) ([]byte, error) {
+	if !p.funcs[fn] {
+		return nil, &CallError{Skill: p.skill.Name, Function: fn, Kind: KindNotFound, Err: fmt.Errorf("exported functions: %v", p.names)}
+	}
+	in, err := p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.calls.Add(1)
+	p.e.calls.Add(1)
+	out, err := in.call(ctx, fn, input)
+	if in.broken || in.pol.Isolation == skill.IsolationCall {
+		p.mu.Lock()
+		p.busy--
+		p.mu.Unlock()
+		p.discard(in)
+	} else {
+		p.put(in)
+	}
+	return out, err
+}
+
+func (p *Plugin) get(ctx context.Context) (*instance, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, &CallError{Skill: p.skill.Name, Kind: KindClosed, Err: errors.New("plugin closed")}
+	}
+	p.busy++
+	if n := len(p.idle); n > 0 {
+		in := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return in, nil
+	}
+	p.mu.Unlock()
+	in, err := p.newInstance(ctx)
+	if err != nil {
+		p.mu.Lock()
+		p.busy--
+		p.mu.Unlock()
+		return nil, &CallError{Skill: p.skill.Name, Kind: KindInstance, Err: err}
+	}
+	in.counted = true
+	return in, nil
+}
+
+// put returns a healthy instance to the pool (called with busy counted,
+// or from Load for the first instance).
+func (p *Plugin) put(in *instance) {
+	p.mu.Lock()
+	if in.counted {
+		p.busy--
+	}
+	in.counted = true
+	if p.closed || len(p.idle) >= p.e.cfg.maxIdle || in.pol != p.pol.Load() {
+		p.mu.Unlock()
+		p.discard(in)
+		return
+	}
+	p.idle = append(p.idle, in)
+	p.mu.Unlock()
+}
+
+func (p *Plugin) discard(in *instance) {
+	in.close()
+	p.mu.Lock()
+	p.live--
+	last := p.closed && p.live == 0
+	p.mu.Unlock()
+	if last {
+		p.e.release(p.skill.Digest)
+	}
+}
+
+// Close stops new calls, closes idle instances and, once in-flight calls
+// finish, releases the compiled module.
+func (p *Plugin) Close(ctx context.Context) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	none := p.live == 0
+	p.mu.Unlock()
+	for _, in := range idle {
+		p.discard(in)
+	}
+	if none {
+		p.e.release(p.skill.Digest)
+	}
+	p.e.mu.Lock()
+	delete(p.e.plugins, p)
+	p.e.mu.Unlock()
+}
+
+// memoryMinPages reads the minimum page count of the first memory defined
+// in the module's memory section, so a module asking for more than its
+// limit is refused before anything is allocated.
+func memoryMinPages(b []byte) (uint32, bool) {
+	if len(b) < 8 {
+		return 0, false
+	}
+	i := 8
+	for i < len(b) {
+		id := b[i]
+		i++
+		size, n := binary.Uvarint(b[i:])
+		if n <= 0 || size > uint64(len(b)) {
+			return 0, false
+		}
+		i += n
+		end := i + int(size)
+		if end > len(b) {
+			return 0, false
+		}
+		if id == 5 {
+			count, n := binary.Uvarint(b[i:end])
+			if n <= 0 || count == 0 {
+				return 0, false
+			}
+			j := i + n
+			if j >= end {
+				return 0, false
+			}
+			j++ // limits flags
+			min, n := binary.Uvarint(b[j:end])
+			if n <= 0 || min > 1<<32 {
+				return 0, false
+			}
+			return uint32(min), true
+		}
+		i = end
+	}
+	return 0, false
+}
+
+var _ = time.Second
