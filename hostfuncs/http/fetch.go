@@ -1,0 +1,391 @@
+package hosthttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/reefhq/reef/hostfuncs/abi"
+	"github.com/reefhq/reef/runtime/policy"
+)
+
+// FetchRequest is the JSON request of reef_http_fetch.
+type FetchRequest struct {
+	Method  string            `json:"method,omitempty"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	// TimeoutMS lowers the module's time cap for this request.
+	TimeoutMS int64 `json:"timeout_ms,omitempty"`
+	// MaxBytes lowers the module's response byte cap for this request.
+	MaxBytes int64 `json:"max_bytes,omitempty"`
+	// FollowRedirects defaults to true.
+	FollowRedirects *bool `json:"follow_redirects,omitempty"`
+}
+
+// FetchMeta is the JSON head of a reef_http_fetch response (see README.md
+// for the byte layout).
+type FetchMeta struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	// URL is the final URL after redirects.
+	URL string `json:"url"`
+}
+
+// outgoing is one validated request.
+type outgoing struct {
+	method    string
+	url       *url.URL
+	target    target
+	header    http.Header
+	templated []string
+	body      []byte
+	timeout   time.Duration
+	maxBytes  int64
+	follow    bool
+}
+
+// countKey keys the per-call request counter in abi.Call.Value.
+type countKey struct{}
+
+func (m *Module) fetch(c abi.Call, req, data []byte) ([]byte, error) {
+	var fr FetchRequest
+	dec := json.NewDecoder(bytes.NewReader(req))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fr); err != nil {
+		return nil, abi.Errorf(abi.CodeInvalid, "reef_http_fetch request: %v", err)
+	}
+	if dec.More() {
+		return nil, abi.Errorf(abi.CodeInvalid, "reef_http_fetch request: trailing data after the JSON object")
+	}
+	if fr.TimeoutMS < 0 || fr.MaxBytes < 0 {
+		return nil, abi.Errorf(abi.CodeInvalid, "reef_http_fetch request: timeout_ms and max_bytes must not be negative")
+	}
+	follow := fr.FollowRedirects == nil || *fr.FollowRedirects
+	o, err := m.prepare(fr.Method, fr.URL, fr.Headers, data, time.Duration(fr.TimeoutMS)*time.Millisecond, fr.MaxBytes, follow)
+	if err != nil {
+		return nil, err
+	}
+	resp, red, cancel, err := m.roundTrip(c, o)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	defer resp.Body.Close()
+
+	meta := FetchMeta{Status: resp.StatusCode, Headers: flattenHeaders(resp.Header, red), URL: red.string(resp.Request.URL.String())}
+	head, err := json.Marshal(meta)
+	if err != nil {
+		return nil, fmt.Errorf("hosthttp: encode response head: %w", err)
+	}
+	n := bodyLen(resp)
+	if n > o.maxBytes {
+		return nil, limitErr(o, n)
+	}
+	prefix := 4 + len(head)
+	size := prefix + 512
+	if n >= 0 {
+		// +1: room for the final zero-byte read that reports EOF.
+		size = prefix + int(n) + 1
+	}
+	out := make([]byte, prefix, size)
+	binary.LittleEndian.PutUint32(out, uint32(len(head)))
+	copy(out[4:], head)
+	out, err = readCapped(resp.Body, out, o.maxBytes)
+	if err != nil {
+		return nil, m.mapErr(c, o, err)
+	}
+	if red.active() {
+		body := red.bytes(out[prefix:])
+		out = append(out[:prefix], body...)
+	}
+	return out, nil
+}
+
+// ExtismRequest implements abi.ExtismHTTP: Extism's http_request with the
+// same checks as reef_http_fetch (redirects followed).
+func (m *Module) ExtismRequest(c abi.Call, req, body []byte) (int, map[string]string, []byte, error) {
+	var er struct {
+		URL     string            `json:"url"`
+		Method  string            `json:"method"`
+		Headers map[string]string `json:"headers"`
+	}
+	if err := json.Unmarshal(req, &er); err != nil {
+		return 0, nil, nil, abi.Errorf(abi.CodeInvalid, "http_request: %v", err)
+	}
+	o, err := m.prepare(er.Method, er.URL, er.Headers, body, 0, 0, true)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	resp, red, cancel, err := m.roundTrip(c, o)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	n := bodyLen(resp)
+	if n > o.maxBytes {
+		return 0, nil, nil, limitErr(o, n)
+	}
+	var buf []byte
+	if n >= 0 {
+		buf = make([]byte, 0, n+1)
+	}
+	buf, err = readCapped(resp.Body, buf, o.maxBytes)
+	if err != nil {
+		return 0, nil, nil, m.mapErr(c, o, err)
+	}
+	return resp.StatusCode, flattenHeaders(resp.Header, red), red.bytes(buf), nil
+}
+
+// prepare validates everything that does not depend on the policy.
+func (m *Module) prepare(method, rawURL string, headers map[string]string, body []byte, timeout time.Duration, maxBytes int64, follow bool) (*outgoing, error) {
+	var err error
+	o := &outgoing{follow: follow, timeout: m.opts.Timeout, maxBytes: m.opts.MaxResponseBytes}
+	if o.method, err = checkMethod(method); err != nil {
+		return nil, err
+	}
+	if o.url, o.target, err = checkURL(rawURL); err != nil {
+		return nil, err
+	}
+	if o.header, o.templated, err = checkHeaders(headers); err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > m.opts.MaxRequestBytes {
+		return nil, abi.Errorf(abi.CodeLimit, "request body of %d bytes exceeds the %d-byte cap", len(body), m.opts.MaxRequestBytes)
+	}
+	o.body = body
+	if timeout > 0 && timeout < o.timeout {
+		o.timeout = timeout
+	}
+	if maxBytes > 0 && maxBytes < o.maxBytes {
+		o.maxBytes = maxBytes
+	}
+	return o, nil
+}
+
+// count charges one request to the guest call.
+func (m *Module) count(c abi.Call) error {
+	n := c.Value(countKey{}, func() any { return new(atomic.Int64) }).(*atomic.Int64)
+	if v := n.Add(1); v > int64(m.opts.MaxRequestsPerCall) {
+		return abi.Errorf(abi.CodeLimit, "more than %d HTTP requests (redirects included) in one call", m.opts.MaxRequestsPerCall)
+	}
+	return nil
+}
+
+// injectSecrets sets o's templated headers on h for a request to t, each
+// secret allowed by the policy for t; injected values are added to red.
+func (m *Module) injectSecrets(p *policy.Policy, o *outgoing, t target, h http.Header, red *redactor) error {
+	for _, k := range o.templated {
+		v := o.header.Get(k)
+		names, err := secretNames(v)
+		if err != nil {
+			return err
+		}
+		values := make(map[string]string, len(names))
+		for _, name := range names {
+			if err := p.CheckSecret(name, t.scheme, t.host.Name, t.port); err != nil {
+				return err
+			}
+			val, ok := "", false
+			if m.opts.Secrets != nil {
+				val, ok = m.opts.Secrets(name)
+			}
+			if !ok {
+				return abi.Errorf(abi.CodeUnavailable, "secret %s is granted but not configured on this reef (REEF_SECRET_%s or the secrets directory)", name, name)
+			}
+			if err := checkSecretValue(name, val); err != nil {
+				return abi.Errorf(abi.CodeUnavailable, "%v: fix the operator's secret", err)
+			}
+			values[name] = val
+			red.add(val)
+		}
+		h[k] = []string{expand(v, values)}
+	}
+	return nil
+}
+
+// roundTrip sends o for the call and returns the open response; the caller
+// closes the body and then calls cancel.
+func (m *Module) roundTrip(c abi.Call, o *outgoing) (*http.Response, *redactor, context.CancelFunc, error) {
+	p := c.Policy()
+	if err := m.count(c); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := p.CheckHTTP(o.method, o.target.scheme, o.target.host.Name, o.target.port); err != nil {
+		return nil, nil, nil, err
+	}
+	red := &redactor{}
+	h := o.header.Clone()
+	if err := m.injectSecrets(p, o, o.target, h, red); err != nil {
+		return nil, nil, nil, err
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", "reef")
+	}
+
+	ctx, cancel := context.WithTimeout(context.WithValue(c.Context(), policyKey{}, p), o.timeout)
+	var body io.Reader
+	if len(o.body) > 0 {
+		body = bytes.NewReader(o.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, o.method, o.url.String(), body)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, abi.Errorf(abi.CodeInvalid, "request: %v", err)
+	}
+	req.Header = h
+
+	client := &http.Client{
+		Transport: m.transport,
+		CheckRedirect: func(next *http.Request, via []*http.Request) error {
+			return m.checkRedirect(c, p, o, red, next, via)
+		},
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, m.mapErr(c, o, err)
+	}
+	return resp, red, cancel, nil
+}
+
+// checkRedirect decides one redirect hop before it is sent.
+func (m *Module) checkRedirect(c abi.Call, p *policy.Policy, o *outgoing, red *redactor, next *http.Request, via []*http.Request) error {
+	if !o.follow {
+		return http.ErrUseLastResponse
+	}
+	if len(via) > m.opts.MaxRedirects {
+		return abi.Errorf(abi.CodeLimit, "more than %d redirects", m.opts.MaxRedirects)
+	}
+	if err := m.count(c); err != nil {
+		return err
+	}
+	u, t, err := checkParsedURL(next.URL)
+	if err != nil {
+		var ae *abi.Error
+		if errors.As(err, &ae) {
+			e := *ae
+			e.Message = "redirect refused: " + e.Message
+			return &e
+		}
+		return err
+	}
+	next.URL, next.Host = u, ""
+	if err := p.CheckHTTP(next.Method, t.scheme, t.host.Name, t.port); err != nil {
+		return err
+	}
+	same := sameOrigin(o.target, t)
+	if !same && red.contains(u.String()) {
+		return p.Deny(policy.CapSecrets, "redirect to "+red.string(u.Redacted()), "redirect would carry an injected secret to another origin")
+	}
+	if len(o.templated) == 0 {
+		return nil
+	}
+	if !same {
+		// The client copies the first request's headers to every hop
+		// (only Authorization and Cookie are stripped across domains), so
+		// headers that carried a secret are removed here.
+		for _, k := range o.templated {
+			next.Header.Del(k)
+		}
+		c.Logger().Debug("redirect to another origin: secret headers dropped", "to", t.host.Name)
+		return nil
+	}
+	return m.injectSecrets(p, o, t, next.Header, red)
+}
+
+// mapErr turns transport errors into the guest's error codes, keeping
+// denials and abi errors as they are.
+func (m *Module) mapErr(c abi.Call, o *outgoing, err error) error {
+	var d *policy.Denial
+	if errors.As(err, &d) {
+		return d
+	}
+	var ae *abi.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		if dl, ok := c.Context().Deadline(); ok && time.Until(dl) <= 0 {
+			return abi.Errorf(abi.CodeTimeout, "%s %s: the call's deadline passed", o.method, o.url.Redacted())
+		}
+		return abi.Errorf(abi.CodeTimeout, "%s %s: no complete response within %s", o.method, o.url.Redacted(), o.timeout)
+	}
+	if errors.Is(err, context.Canceled) {
+		return abi.Errorf(abi.CodeUnavailable, "%s %s: call cancelled", o.method, o.url.Redacted())
+	}
+	if errors.Is(err, errLimit) {
+		return abi.Errorf(abi.CodeLimit, "%s %s: response body exceeds %d bytes", o.method, o.url.Redacted(), o.maxBytes)
+	}
+	c.Logger().Debug("http request failed", "url", o.url.Redacted(), "err", err)
+	return abi.Errorf(abi.CodeUnavailable, "%s %s: %v", o.method, o.url.Redacted(), unwrapURLError(err))
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+var errLimit = errors.New("response body over the cap")
+
+func limitErr(o *outgoing, n int64) error {
+	return abi.Errorf(abi.CodeLimit, "%s %s: response body of %d bytes exceeds %d bytes", o.method, o.url.Redacted(), n, o.maxBytes)
+}
+
+// readCapped appends r's bytes to dst, failing with errLimit once more
+// than limit bytes were read — so a server streaming forever costs at most
+// limit bytes of memory.
+func readCapped(r io.Reader, dst []byte, limit int64) ([]byte, error) {
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) {
+			read := int64(len(dst) - start)
+			grow := min(max(int64(len(dst)-start), 4096), limit+1-read)
+			dst = slices.Grow(dst, int(max(grow, 1)))
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)-start) > limit {
+			return nil, errLimit
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// bodyLen is the announced body length, -1 when unknown. A HEAD response
+// announces the resource's length but has no body.
+func bodyLen(resp *http.Response) int64 {
+	if resp.Request != nil && resp.Request.Method == http.MethodHead {
+		return 0
+	}
+	return resp.ContentLength
+}
+
+// flattenHeaders joins multi-valued headers with ", " and redacts secrets.
+func flattenHeaders(h http.Header, red *redactor) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		out[k] = red.string(strings.Join(vs, ", "))
+	}
+	return out
+}

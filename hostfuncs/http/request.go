@@ -1,0 +1,205 @@
+package hosthttp
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/reefhq/reef/hostfuncs/abi"
+)
+
+// Header limits: a request header set is small; anything bigger is a bug
+// or an attack on the upstream server.
+const (
+	maxHeaders     = 100
+	maxHeaderBytes = 64 << 10
+	maxURLBytes    = 16 << 10
+)
+
+// forbiddenHeaders are set by the transport or are hop-by-hop; a guest
+// setting them could smuggle requests or confuse proxies.
+var forbiddenHeaders = map[string]bool{
+	"Host":                true,
+	"Content-Length":      true,
+	"Transfer-Encoding":   true,
+	"Connection":          true,
+	"Keep-Alive":          true,
+	"Te":                  true,
+	"Trailer":             true,
+	"Upgrade":             true,
+	"Expect":              true,
+	"Http2-Settings":      true,
+	"Proxy-Connection":    true,
+	"Proxy-Authorization": true,
+	"Proxy-Authenticate":  true,
+}
+
+// forbiddenMethods are refused whatever the grant says: CONNECT opens a
+// tunnel, TRACE/TRACK reflect request headers (and so injected secrets).
+var forbiddenMethods = map[string]bool{"CONNECT": true, "TRACE": true, "TRACK": true}
+
+// target is a checked request target.
+type target struct {
+	scheme string
+	host   Host
+	// port is the explicit URL port, 0 when the URL has none.
+	port int
+}
+
+func (t target) effectivePort() int {
+	if t.port != 0 {
+		return t.port
+	}
+	if t.scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+// sameOrigin reports whether secrets bound to a may follow a redirect to b:
+// same host and port and scheme, or an upgrade from http to https on the
+// same host.
+func sameOrigin(a, b target) bool {
+	if a.host.Name != b.host.Name {
+		return false
+	}
+	if a.scheme == b.scheme {
+		return a.effectivePort() == b.effectivePort()
+	}
+	return a.scheme == "http" && b.scheme == "https"
+}
+
+// isToken reports whether s is an RFC 9110 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkMethod validates and upper-cases a method.
+func checkMethod(m string) (string, error) {
+	if m == "" {
+		return http.MethodGet, nil
+	}
+	if !isToken(m) || len(m) > 32 {
+		return "", abi.Errorf(abi.CodeInvalid, "method %q is not an HTTP method token", truncate(m, 40))
+	}
+	m = strings.ToUpper(m)
+	if forbiddenMethods[m] {
+		return "", abi.Errorf(abi.CodeInvalid, "method %s is not allowed", m)
+	}
+	return m, nil
+}
+
+// checkURL parses and normalises a request or redirect URL. The URL is
+// rewritten with the canonical host.
+func checkURL(raw string) (*url.URL, target, error) {
+	var t target
+	if len(raw) > maxURLBytes {
+		return nil, t, abi.Errorf(abi.CodeInvalid, "URL longer than %d bytes", maxURLBytes)
+	}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c == 0x7f {
+			return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q contains a space or control character at byte %d", truncate(raw, 80), i)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q: %v", truncate(raw, 80), err)
+	}
+	return checkParsedURL(u)
+}
+
+// checkParsedURL validates u (also used for redirect targets, which the
+// client has already parsed) and rewrites its host canonically.
+func checkParsedURL(u *url.URL) (*url.URL, target, error) {
+	var t target
+	t.scheme = strings.ToLower(u.Scheme)
+	if t.scheme != "http" && t.scheme != "https" {
+		return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q: scheme must be http or https", truncate(u.Redacted(), 80))
+	}
+	if u.Opaque != "" || u.Host == "" {
+		return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q: an absolute http(s)://host/… URL is required", truncate(u.Redacted(), 80))
+	}
+	if u.User != nil {
+		return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q: user:password@ in URLs is not allowed; send credentials in a header ({{secret:NAME}})", truncate(u.Redacted(), 80))
+	}
+	h, err := ParseHost(u.Hostname())
+	if err != nil {
+		return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q: %v", truncate(u.Redacted(), 80), err)
+	}
+	t.host = h
+	if ps := u.Port(); ps != "" {
+		n, err := strconv.Atoi(ps)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q: invalid port %q", truncate(u.Redacted(), 80), ps)
+		}
+		t.port = n
+	} else if strings.HasSuffix(u.Host, ":") {
+		return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q: empty port", truncate(u.Redacted(), 80))
+	}
+	c := *u
+	c.Scheme = t.scheme
+	c.Fragment, c.RawFragment = "", ""
+	host := h.Name
+	if h.Addr.Is6() {
+		host = "[" + host + "]"
+	}
+	if t.port != 0 {
+		host += ":" + strconv.Itoa(t.port)
+	}
+	c.Host = host
+	return &c, t, nil
+}
+
+// checkHeaders validates guest headers and returns them canonicalised,
+// with the names of headers carrying secret templates.
+func checkHeaders(in map[string]string) (http.Header, []string, error) {
+	if len(in) > maxHeaders {
+		return nil, nil, abi.Errorf(abi.CodeLimit, "%d request headers (at most %d)", len(in), maxHeaders)
+	}
+	h := make(http.Header, len(in)+1)
+	var templated []string
+	total := 0
+	for k, v := range in {
+		if !isToken(k) {
+			return nil, nil, abi.Errorf(abi.CodeInvalid, "header name %q is not a token (no spaces, colons, CR, LF or NUL)", truncate(k, 40))
+		}
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+				return nil, nil, abi.Errorf(abi.CodeInvalid, "header %s: value contains a control character (CR, LF, NUL…) at byte %d", k, i)
+			}
+		}
+		ck := http.CanonicalHeaderKey(k)
+		if forbiddenHeaders[ck] || strings.HasPrefix(ck, "Proxy-") {
+			return nil, nil, abi.Errorf(abi.CodeInvalid, "header %s is set by the host and may not be sent by a skill", ck)
+		}
+		if _, dup := h[ck]; dup {
+			return nil, nil, abi.Errorf(abi.CodeInvalid, "header %s given twice (names are case-insensitive)", ck)
+		}
+		total += len(k) + len(v) + 4
+		if total > maxHeaderBytes {
+			return nil, nil, abi.Errorf(abi.CodeLimit, "request headers larger than %d bytes", maxHeaderBytes)
+		}
+		names, err := secretNames(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(names) > 0 {
+			templated = append(templated, ck)
+		}
+		h[ck] = []string{v}
+	}
+	return h, templated, nil
+}
