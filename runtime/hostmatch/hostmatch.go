@@ -26,7 +26,10 @@ type Pattern struct {
 	Addr netip.Addr
 }
 
-// Parse parses one allowlist entry.
+// Parse parses one allowlist entry. Only [scheme://]host[:port] is
+// accepted: userinfo, paths, queries, fragments, IPv6 zones, non-ASCII
+// names and names whose last label is a number (the WHATWG URL parser
+// reads those as IPv4 spellings such as "127.1") are refused.
 func Parse(s string) (Pattern, error) {
 	var p Pattern
 	t := strings.TrimSpace(s)
@@ -34,7 +37,7 @@ func Parse(s string) (Pattern, error) {
 		return p, fmt.Errorf("empty host pattern")
 	}
 	if i := strings.Index(t, "://"); i >= 0 {
-		p.Scheme = strings.ToLower(t[:i])
+		p.Scheme = asciiLower(t[:i])
 		t = t[i+3:]
 		switch p.Scheme {
 		case "http", "https", "ws", "wss":
@@ -42,21 +45,26 @@ func Parse(s string) (Pattern, error) {
 			return p, fmt.Errorf("host pattern %q: scheme %q not allowed (http, https, ws, wss)", s, p.Scheme)
 		}
 	}
-	if strings.ContainsAny(t, "/?#@ \t\r\n\\") {
+	if strings.ContainsAny(t, "/?#@% \t\r\n\\") {
 		return p, fmt.Errorf("host pattern %q: only [scheme://]host[:port] is allowed", s)
 	}
 	host := t
 	if h, port, err := net.SplitHostPort(t); err == nil {
 		n, perr := strconv.Atoi(port)
-		if perr != nil || n < 1 || n > 65535 {
+		if perr != nil || n < 1 || n > 65535 || port[0] < '0' || port[0] > '9' {
 			return p, fmt.Errorf("host pattern %q: invalid port %q", s, port)
 		}
 		host, p.Port = h, n
 	} else if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
 		host = t[1 : len(t)-1]
+	} else if strings.ContainsAny(t, "[]") {
+		return p, fmt.Errorf("host pattern %q: malformed IPv6 brackets", s)
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host = asciiLower(strings.TrimSuffix(host, "."))
 	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return p, fmt.Errorf("host pattern %q: IPv6 zones are not allowed", s)
+		}
 		p.Addr = a.Unmap()
 		p.Host = p.Addr.String()
 		return p, nil
@@ -69,6 +77,9 @@ func Parse(s string) (Pattern, error) {
 	if strings.Contains(name, "*") || !validHostname(name) {
 		return p, fmt.Errorf("host pattern %q: %q is not a host name, *.domain or an IP address", s, host)
 	}
+	if endsInNumber(name) {
+		return p, fmt.Errorf("host pattern %q: %q ends in a number but is not an IP address (write the address in dotted form)", s, host)
+	}
 	p.Host = host
 	return p, nil
 }
@@ -77,14 +88,41 @@ func validHostname(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
 	}
-	for _, label := range strings.Split(h, ".") {
+	for label := range strings.SplitSeq(h, ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
-		for _, c := range label {
+		for i := 0; i < len(label); i++ {
+			c := label[i]
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// endsInNumber reports whether the last label of h is all digits or a
+// 0x-prefixed hex number: the WHATWG URL standard treats such hosts as
+// IPv4 addresses ("127.1", "0x7f.1", "2130706433"), and so do many
+// resolvers (inet_aton), so they must never pass as names.
+func endsInNumber(h string) bool {
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	if last == "" {
+		return false
+	}
+	if strings.HasPrefix(last, "0x") || strings.HasPrefix(last, "0X") {
+		for i := 2; i < len(last); i++ {
+			c := last[i]
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < len(last); i++ {
+		if last[i] < '0' || last[i] > '9' {
+			return false
 		}
 	}
 	return true
@@ -115,9 +153,43 @@ func DefaultPort(scheme string) int {
 	}
 }
 
-// Match reports whether the pattern admits scheme://host:port. host must be
-// lower-case without a trailing dot; port 0 means the scheme's default.
+// normHost brings a target host to the form patterns are stored in:
+// lower-case, no IPv6 brackets, no trailing dot. DNS names are
+// case-insensitive and "example.org." is the same name as "example.org",
+// so this never widens what a pattern admits.
+func normHost(host string) string {
+	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	host = strings.TrimSuffix(host, ".")
+	return asciiLower(host)
+}
+
+// asciiLower lower-cases ASCII letters only: strings.ToLower would fold
+// non-ASCII look-alikes (the Kelvin sign U+212A becomes "k") into a name
+// that then matches a pattern the original bytes do not spell.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + ('a' - 'A')
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// Match reports whether the pattern admits scheme://host:port. host may be
+// in any case, with IPv6 brackets or a trailing dot; port 0 means the
+// scheme's default. A name pattern (including "*") never admits an IP
+// literal or a host that is not a valid DNS name.
 func (p Pattern) Match(scheme, host string, port int) bool {
+	scheme = asciiLower(scheme)
+	host = normHost(host)
 	if port == 0 {
 		port = DefaultPort(scheme)
 	}
@@ -139,11 +211,14 @@ func (p Pattern) Match(scheme, host string, port int) bool {
 		return false
 	}
 	if p.Addr.IsValid() {
-		a, err := netip.ParseAddr(strings.Trim(host, "[]"))
-		return err == nil && a.Unmap() == p.Addr
+		a, err := netip.ParseAddr(host)
+		return err == nil && a.Zone() == "" && a.Unmap() == p.Addr
 	}
-	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+	if _, err := netip.ParseAddr(host); err == nil {
 		return false // names and wildcards never admit IP literals
+	}
+	if !validHostname(host) || endsInNumber(host) {
+		return false
 	}
 	switch {
 	case p.Host == "*":
