@@ -39,6 +39,14 @@ func (d *decisions) list() []policy.Decision {
 // expressed with a negative size).
 func newPolicy(t testing.TB, name string, req, grant skill.Size, rec policy.Recorder) *policy.Policy {
 	t.Helper()
+	p, err := computePolicy(name, req, grant, rec)
+	if err != nil {
+		t.Fatalf("policy.Compute: %v", err)
+	}
+	return p
+}
+
+func computePolicy(name string, req, grant skill.Size, rec policy.Recorder) (*policy.Policy, error) {
 	s := &skill.Skill{Name: name, Digest: "sha256:00"}
 	if req >= 0 {
 		s.Manifest.Capabilities.KV = &skill.KVRequest{Quota: req}
@@ -47,11 +55,7 @@ func newPolicy(t testing.TB, name string, req, grant skill.Size, rec policy.Reco
 	if grant >= 0 {
 		g = &policy.Grant{KV: &policy.KVGrant{Quota: grant}}
 	}
-	p, err := policy.Compute(s, g, rec)
-	if err != nil {
-		t.Fatalf("policy.Compute: %v", err)
-	}
-	return p
+	return policy.Compute(s, g, rec)
 }
 
 func openTest(t testing.TB, opts Options) *Module {

@@ -503,21 +503,21 @@ func TestCAS(t *testing.T) {
 		}},
 		{"create if absent fails when present", []step{
 			ok(abi.KVSet, `{"key":"k"}`, "v0", `{}`),
-			ok(abi.KVCAS, `{"key":"k","old_present":false}`, "v1", `{"swapped":false,"present":true,"current":"` + b64("v0") + `"}`),
+			ok(abi.KVCAS, `{"key":"k","old_present":false}`, "v1", `{"swapped":false,"present":true,"current":"`+b64("v0")+`"}`),
 			ok(abi.KVGet, `{"key":"k"}`, "", "v0"),
 		}},
 		{"swap on match", []step{
 			ok(abi.KVSet, `{"key":"k"}`, "v0", `{}`),
-			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"` + b64("v0") + `"}`, "v1", `{"swapped":true,"present":true}`),
+			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"`+b64("v0")+`"}`, "v1", `{"swapped":true,"present":true}`),
 			ok(abi.KVGet, `{"key":"k"}`, "", "v1"),
 		}},
 		{"no swap on mismatch", []step{
 			ok(abi.KVSet, `{"key":"k"}`, "v0", `{}`),
-			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"` + b64("vX") + `"}`, "v1", `{"swapped":false,"present":true,"current":"` + b64("v0") + `"}`),
+			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"`+b64("vX")+`"}`, "v1", `{"swapped":false,"present":true,"current":"`+b64("v0")+`"}`),
 			ok(abi.KVGet, `{"key":"k"}`, "", "v0"),
 		}},
 		{"no swap when missing", []step{
-			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"` + b64("v0") + `"}`, "v1", `{"swapped":false,"present":false}`),
+			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"`+b64("v0")+`"}`, "v1", `{"swapped":false,"present":false}`),
 			fail(abi.KVGet, `{"key":"k"}`, "", abi.CodeNotFound),
 		}},
 		{"empty old matches empty value, not absence", []step{
@@ -529,15 +529,15 @@ func TestCAS(t *testing.T) {
 		}},
 		{"swap to empty value", []step{
 			ok(abi.KVSet, `{"key":"k"}`, "v0", `{}`),
-			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"` + b64("v0") + `"}`, "", `{"swapped":true,"present":true}`),
+			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"`+b64("v0")+`"}`, "", `{"swapped":true,"present":true}`),
 			ok(abi.KVGet, `{"key":"k"}`, "", ""),
 		}},
 		{"delete on match", []step{
 			ok(abi.KVSet, `{"key":"k"}`, "lock", `{}`),
-			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"` + b64("other") + `","delete":true}`, "", `{"swapped":false,"present":true,"current":"` + b64("lock") + `"}`),
-			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"` + b64("lock") + `","delete":true}`, "", `{"swapped":true,"present":false}`),
+			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"`+b64("other")+`","delete":true}`, "", `{"swapped":false,"present":true,"current":"`+b64("lock")+`"}`),
+			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"`+b64("lock")+`","delete":true}`, "", `{"swapped":true,"present":false}`),
 			fail(abi.KVGet, `{"key":"k"}`, "", abi.CodeNotFound),
-			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"` + b64("lock") + `","delete":true}`, "", `{"swapped":false,"present":false}`),
+			ok(abi.KVCAS, `{"key":"k","old_present":true,"old":"`+b64("lock")+`","delete":true}`, "", `{"swapped":false,"present":false}`),
 		}},
 		{"binary old", []step{
 			ok(abi.KVSet, `{"key":"k"}`, "\x00\xff", `{}`),
