@@ -1,0 +1,13 @@
+//go:build !unix
+
+package hostfs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+)
+
+func nlink(fs.FileInfo) uint64 { return 1 }
+
+func setAppend(*os.File, bool) error { return errors.ErrUnsupported }
