@@ -27,6 +27,10 @@ type Skill struct {
 	Wasm []byte
 	// Digest is "sha256:<hex>" of Wasm.
 	Digest string
+
+	// schemas caches compiled input schemas for ValidateInput; set by Load
+	// (nil in a Skill built by hand: schemas are then compiled per call).
+	schemas *schemaCache
 }
 
 // Version is the skill's metadata.version, or the first 12 hex digits of its
