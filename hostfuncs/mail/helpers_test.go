@@ -149,3 +149,8 @@ func isDenial(err error) bool {
 	var d *policy.Denial
 	return errors.As(err, &d)
 }
+
+type (
+	grantT = policy.MailGrant
+	callT  = abitest.Call
+)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/mail"
@@ -414,10 +415,15 @@ func netError(ctx context.Context, e *endpoint, err error, pass string) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	msg := scrub(err, pass).Error()
 	var ne net.Error
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &abi.Error{Code: abi.CodeTimeout, Message: fmt.Sprintf("mail account %q: %s server %s: no answer in time (timeout %s or call deadline): %s", e.account, e.proto, e.addr, e.srv.timeout(), msg)}
+		// The error under it is only the consequence of closing the
+		// connection when the deadline passed.
+		return &abi.Error{Code: abi.CodeTimeout, Message: fmt.Sprintf("mail account %q: %s server %s: no answer in time (server timeout %s, or the call's deadline)", e.account, e.proto, e.addr, e.srv.timeout())}
+	}
+	msg := scrub(err, pass).Error()
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		msg = "connection closed by the server (" + msg + ")"
 	}
 	return &abi.Error{Code: abi.CodeUnavailable, Message: fmt.Sprintf("mail account %q: %s server %s: %s", e.account, e.proto, e.addr, msg)}
 }
