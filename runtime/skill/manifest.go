@@ -81,6 +81,8 @@ func parseManifest(file string, data []byte) (parsedManifest, error) {
 				m.Wasm = s
 				if rule := checkWasmPath(s); rule != "" {
 					p.addLine(v.Line, key, "%s", rule)
+				} else {
+					m.Wasm = path.Clean(s) // "./m.wasm" -> "m.wasm"
 				}
 			}
 		case "functions":
