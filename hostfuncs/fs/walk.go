@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"syscall"
 
 	"github.com/reefhq/reef/hostfuncs/abi"
 )
@@ -23,6 +24,13 @@ var errSkipDir = errors.New("skip directory")
 // symbolic link while listing cannot make it describe files outside the
 // root. Entries removed while listing are skipped.
 func readDirInfo(r *os.Root, rel string, limit int) ([]fs.FileInfo, *os.Root, error) {
+	// os.Root.OpenRoot reports a file with an untyped "not a directory"
+	// error: stat first for a proper ENOTDIR.
+	if fi, err := r.Stat(rel); err != nil {
+		return nil, nil, err
+	} else if !fi.IsDir() {
+		return nil, nil, &os.PathError{Op: "readdir", Path: rel, Err: syscall.ENOTDIR}
+	}
 	sub, err := r.OpenRoot(rel)
 	if err != nil {
 		return nil, nil, err

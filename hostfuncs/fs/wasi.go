@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 	"syscall"
 	"time"
 
@@ -78,7 +79,8 @@ func (w *wasiFS) guest(rel string) string { return path.Join(w.mount.Guest, rel)
 func (w *wasiFS) rel(p string) (string, experimentalsys.Errno) {
 	r, ok := checkRel(p)
 	if !ok {
-		return "", errnoOf(w.p, path.Join(w.mount.Guest, p), errEscape)
+		// the raw path goes to the audit: it shows what was attempted
+		return "", errnoOf(w.p, strings.TrimSuffix(w.mount.Guest, "/")+"/"+p, errEscape)
 	}
 	return r, 0
 }
@@ -266,7 +268,7 @@ func (w *wasiFS) Rename(from, to string) experimentalsys.Errno {
 		}
 	}
 	if err := w.root.Rename(rf, rt); err != nil {
-		return w.errno(rf, err)
+		return errnoOf(w.p, w.guest(rf)+" -> "+w.guest(rt), err)
 	}
 	w.u.release(bytes, files)
 	return 0
