@@ -102,6 +102,9 @@ type Policy struct {
 // by Load; Compute reports a malformed grant entry as an error naming the
 // skill and the field.
 func Compute(s *skill.Skill, g *Grant, rec Recorder) (*Policy, error) {
+	if s == nil {
+		return nil, fmt.Errorf("policy: nil skill")
+	}
 	req := s.Manifest.Capabilities
 	p := &Policy{Skill: s.Name, Isolation: s.Manifest.Isolation, Limits: effectiveLimits(s.Manifest.Limits, skill.Limits{}), rec: rec}
 	if p.Isolation == "" {
@@ -133,7 +136,9 @@ func Compute(s *skill.Skill, g *Grant, rec Recorder) (*Policy, error) {
 			p.Notes = append(p.Notes, fmt.Sprintf("fs %s granted but not requested: ignored", guest))
 			continue
 		}
-		if want == skill.ReadOnly {
+		// rw only when both sides say rw: a ro request (or anything
+		// unexpected in it) keeps the mount read-only.
+		if want != skill.ReadWrite || mode != skill.ReadWrite {
 			mode = skill.ReadOnly
 		}
 		p.Mounts = append(p.Mounts, Mount{Guest: path.Clean(guest), Host: host, Mode: mode})
@@ -175,7 +180,7 @@ func Compute(s *skill.Skill, g *Grant, rec Recorder) (*Policy, error) {
 		}
 		if req.Mail.Read != nil {
 			for _, mb := range g.Mail.Read {
-				if slices.Contains(req.Mail.Read.Mailboxes, mb) {
+				if slices.ContainsFunc(req.Mail.Read.Mailboxes, func(r string) bool { return sameMailbox(r, mb) }) {
 					m.Mailboxes = append(m.Mailboxes, mb)
 				}
 			}
@@ -307,8 +312,12 @@ func (p *Policy) Allow(capability, value string) {
 	_ = p.record(capability, value, true, "")
 }
 
-// WithRecorder returns a copy of p that reports to rec.
+// WithRecorder returns a copy of p that reports to rec. A nil p gives an
+// empty Policy (which denies everything) reporting to rec.
 func (p *Policy) WithRecorder(rec Recorder) *Policy {
+	if p == nil {
+		return &Policy{rec: rec}
+	}
 	c := *p
 	c.rec = rec
 	return &c
@@ -368,14 +377,27 @@ func hostValue(scheme, host string, port int) string {
 }
 
 // Mount returns the mount whose guest path contains guestPath (longest
-// match), or a denial.
+// match), or a denial. guestPath is cleaned lexically first ("/data/../etc"
+// is "/etc"), so ".." never climbs out of a mount; "/database" is not under
+// "/data". Callers must use the cleaned path (see Resolve), not the raw one.
 func (p *Policy) Mount(guestPath string, write bool) (Mount, error) {
+	m, _, err := p.Resolve(guestPath, write)
+	return m, err
+}
+
+// Resolve is Mount that also returns the path relative to the mount's
+// guest path, slash-separated and cleaned ("." for the mount itself); it
+// never starts with "/" or "..".
+func (p *Policy) Resolve(guestPath string, write bool) (Mount, string, error) {
+	if strings.IndexByte(guestPath, 0) >= 0 {
+		return Mount{}, "", p.record(CapFS, guestPath, false, "path contains a NUL byte")
+	}
 	clean := path.Clean("/" + guestPath)
 	var best *Mount
 	if p != nil {
 		for i := range p.Mounts {
 			m := &p.Mounts[i]
-			if clean == m.Guest || strings.HasPrefix(clean, strings.TrimSuffix(m.Guest, "/")+"/") || m.Guest == "/" {
+			if m.Guest == "/" || clean == m.Guest || strings.HasPrefix(clean, m.Guest+"/") {
 				if best == nil || len(m.Guest) > len(best.Guest) {
 					best = m
 				}
@@ -383,12 +405,17 @@ func (p *Policy) Mount(guestPath string, write bool) (Mount, error) {
 		}
 	}
 	if best == nil {
-		return Mount{}, p.record(CapFS, guestPath, false, "path outside every granted mount")
+		return Mount{}, "", p.record(CapFS, guestPath, false, "path outside every granted mount")
 	}
 	if write && best.Mode != skill.ReadWrite {
-		return Mount{}, p.record(CapFS, guestPath, false, "mount is read-only")
+		return Mount{}, "", p.record(CapFS, guestPath, false, "mount is read-only")
 	}
-	return *best, nil
+	rel := strings.TrimPrefix(strings.TrimPrefix(clean, best.Guest), "/")
+	if rel == "" {
+		rel = "."
+	}
+	_ = p.record(CapFS, clean, true, "")
+	return *best, rel, nil
 }
 
 // CheckKV returns the skill's kv quota or a denial.
@@ -396,6 +423,7 @@ func (p *Policy) CheckKV(key string) (skill.Size, error) {
 	if p == nil || p.KVQuota <= 0 {
 		return 0, p.record(CapKV, key, false, "kv not granted")
 	}
+	_ = p.record(CapKV, key, true, "")
 	return p.KVQuota, nil
 }
 
@@ -435,6 +463,9 @@ func (p *Policy) MailAccount(name string) (string, error) {
 func (p *Policy) CheckRecipient(addr string) error {
 	a := strings.ToLower(strings.TrimSpace(addr))
 	value := "send " + a
+	if _, _, err := splitAddress(a); err != nil {
+		return p.record(CapMail, value, false, "malformed recipient address")
+	}
 	if p == nil || p.Mail == nil || len(p.Mail.Send) == 0 {
 		return p.record(CapMail, value, false, "sending not granted")
 	}
@@ -453,39 +484,11 @@ func (p *Policy) CheckMailbox(mailbox string, modify bool) error {
 	if modify {
 		value = "modify " + mailbox
 	}
-	if p == nil || p.Mail == nil || !slices.Contains(p.Mail.Mailboxes, mailbox) {
+	if p == nil || p.Mail == nil || !slices.ContainsFunc(p.Mail.Mailboxes, func(m string) bool { return sameMailbox(m, mailbox) }) {
 		return p.record(CapMail, value, false, "mailbox not granted")
 	}
 	if modify && !p.Mail.Modify {
 		return p.record(CapMail, value, false, "modify not granted")
 	}
 	return p.record(CapMail, value, true, "")
-}
-
-// matchAddress matches "user@host" against "*@host", "*@*.host" and exact
-// patterns, case-insensitively.
-func matchAddress(patterns []string, addr string) bool {
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 || at == len(addr)-1 {
-		return false
-	}
-	local, domain := addr[:at], addr[at+1:]
-	for _, pat := range patterns {
-		pat = strings.ToLower(strings.TrimSpace(pat))
-		pi := strings.LastIndexByte(pat, '@')
-		if pi < 0 {
-			continue
-		}
-		pl, pd := pat[:pi], pat[pi+1:]
-		if pl != "*" && pl != local {
-			continue
-		}
-		switch {
-		case pd == domain:
-			return true
-		case strings.HasPrefix(pd, "*.") && strings.HasSuffix(domain, pd[1:]) && len(domain) > len(pd)-1:
-			return true
-		}
-	}
-	return false
 }
