@@ -23,7 +23,7 @@ import (
 
 // plantHostile fills the mounts with what an attacker (or a careless
 // operator) could leave there: links out, special files, hard links.
-func (e *env) plantHostile(t *testing.T) {
+func (e *env) plantHostile(t testing.TB) {
 	t.Helper()
 	must := func(err error) {
 		t.Helper()
