@@ -103,6 +103,8 @@ func invoke(t testing.TB, m *Module, c abi.Call, name string, req any, out any) 
 	switch r := req.(type) {
 	case string:
 		b = []byte(r)
+	case []byte:
+		b = r
 	default:
 		var err error
 		if b, err = json.Marshal(req); err != nil {
@@ -119,14 +121,6 @@ func invoke(t testing.TB, m *Module, c abi.Call, name string, req any, out any) 
 		}
 	}
 	return nil
-}
-
-// code is the guest-visible error code of err.
-func code(err error) string {
-	if err == nil {
-		return ""
-	}
-	return abi.ToDocument("mail", err).Code
 }
 
 func wantCode(t testing.TB, err error, want string, contains ...string) {
