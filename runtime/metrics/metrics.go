@@ -34,13 +34,14 @@ const (
 	OutcomeOverloaded  Outcome = "overloaded"
 	OutcomeUnavailable Outcome = "unavailable"
 	OutcomeCanceled    Outcome = "canceled"
+	OutcomeForbidden   Outcome = "forbidden"
 	OutcomeError       Outcome = "error"
 )
 
 var outcomes = map[Outcome]bool{
 	OutcomeOK: true, OutcomeGuestError: true, OutcomeTrap: true, OutcomeTimeout: true, OutcomeTooLarge: true,
 	OutcomeDenied: true, OutcomeNotFound: true, OutcomeBadRequest: true, OutcomeOverloaded: true,
-	OutcomeUnavailable: true, OutcomeCanceled: true, OutcomeError: true,
+	OutcomeUnavailable: true, OutcomeCanceled: true, OutcomeForbidden: true, OutcomeError: true,
 }
 
 var capabilities = map[string]bool{

@@ -1,0 +1,232 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/reefhq/reef/runtime/engine"
+	"github.com/reefhq/reef/runtime/metrics"
+	"github.com/reefhq/reef/runtime/policy"
+	"github.com/reefhq/reef/runtime/registry"
+	"github.com/reefhq/reef/runtime/skill"
+)
+
+// maxClosedRetries bounds how often a call is retried on a version that
+// was swapped out between lookup and start (it never started, so a retry
+// is safe).
+const maxClosedRetries = 3
+
+// handleInvoke runs POST /v1/skills/{name}/functions/{fn}.
+func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
+	name, fn := r.PathValue("name"), r.PathValue("fn")
+	mSkill, mFn := metrics.Other, metrics.Other
+	var ran time.Duration
+	outcome := metrics.OutcomeError
+	defer func() { s.m.Invocation(mSkill, mFn, outcome, ran) }()
+	fail := func(p *Problem) {
+		outcome = outcomeOf(p.Code)
+		p.Skill, p.Function = name, fn
+		writeProblem(w, r, p)
+	}
+	if s.draining.Load() {
+		fail(problem(http.StatusServiceUnavailable, CodeUnavailable, "reef is shutting down"))
+		return
+	}
+	if p := authorize(stateOf(r).who, ActionInvoke, name); p != nil {
+		fail(p)
+		return
+	}
+	input, p := s.readBody(w, r)
+	if p != nil {
+		fail(p)
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		lease, p := s.acquire(name)
+		if p != nil {
+			fail(p)
+			return
+		}
+		mSkill = name
+		if slices.Contains(lease.Plugin.Functions(), fn) {
+			mFn = fn
+		}
+		if err := lease.Skill.ValidateInput(fn, input); err != nil {
+			lease.Release()
+			fail(inputProblem(err))
+			return
+		}
+		release, err := s.pool.acquire(r.Context(), name)
+		if err != nil {
+			lease.Release()
+			fail(poolProblem(err))
+			return
+		}
+		start := s.now()
+		out, err := lease.Plugin.Call(r.Context(), fn, input)
+		ran = s.now().Sub(start)
+		release()
+		version := lease.Skill.Version()
+		lease.Release()
+		if engine.KindOf(err) == engine.KindClosed && attempt < maxClosedRetries && r.Context().Err() == nil {
+			continue // swapped out before it started: take the new version
+		}
+		if err != nil {
+			fail(s.callProblem(r.Context(), err))
+			return
+		}
+		outcome = metrics.OutcomeOK
+		h := w.Header()
+		if json.Valid(out) {
+			h.Set("Content-Type", "application/json")
+		} else {
+			h.Set("Content-Type", "application/octet-stream")
+		}
+		h.Set("Content-Length", strconv.Itoa(len(out)))
+		h.Set("X-Reef-Skill-Version", version)
+		h.Set("Cache-Control", "no-store")
+		// The write deadline starts now: a long call is not cut short, a
+		// client that stops reading is.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(WriteTimeout))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(out)
+		return
+	}
+}
+
+// acquire leases the current version of a skill.
+func (s *Server) acquire(name string) (*registry.Lease, *Problem) {
+	if s.reg == nil {
+		return nil, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no skill %q", name))
+	}
+	lease, err := s.reg.Acquire(name)
+	var le *registry.SkillLoadError
+	switch {
+	case err == nil:
+	case errors.As(err, &le):
+		return nil, problem(http.StatusServiceUnavailable, CodeUnavailable, fmt.Sprintf("skill %q did not load: %v", name, le.Err))
+	default:
+		return nil, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no skill %q", name))
+	}
+	if lease.Plugin == nil {
+		lease.Release()
+		return nil, problem(http.StatusServiceUnavailable, CodeUnavailable, fmt.Sprintf("skill %q is listed but not loaded in an engine", name))
+	}
+	return lease, nil
+}
+
+// readBody reads a request body of at most MaxBodyBytes.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Problem) {
+	limit := int64(s.settings.MaxBodyBytes)
+	if r.ContentLength > limit {
+		return nil, problem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body of %d bytes is over the %s limit (server.max_body)", r.ContentLength, s.settings.MaxBodyBytes))
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, problem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body is over the %s limit (server.max_body)", s.settings.MaxBodyBytes))
+	case err != nil:
+		return nil, problem(http.StatusBadRequest, CodeBadRequest, "reading the request body: "+err.Error())
+	}
+	return b, nil
+}
+
+func inputProblem(err error) *Problem {
+	var ie *skill.InputError
+	switch {
+	case errors.Is(err, skill.ErrUnknownFunction):
+		return problem(http.StatusNotFound, CodeNotFound, err.Error())
+	case errors.As(err, &ie):
+		p := problem(http.StatusBadRequest, CodeBadRequest, err.Error())
+		p.Pointer = ie.Pointer
+		if p.Pointer == "" {
+			p.Pointer = "/"
+		}
+		return p
+	}
+	return problem(http.StatusBadRequest, CodeBadRequest, err.Error())
+}
+
+func poolProblem(err error) *Problem {
+	switch {
+	case errors.Is(err, errQueueFull):
+		return problem(http.StatusTooManyRequests, CodeOverloaded, "every worker is busy and the queue is full; retry later")
+	case errors.Is(err, errQueueTimeout):
+		return problem(http.StatusTooManyRequests, CodeOverloaded, "waited too long for a worker; retry later")
+	}
+	return problem(http.StatusServiceUnavailable, CodeUnavailable, "request canceled while waiting for a worker")
+}
+
+// callProblem maps a call error. A denial wins over the error kind it
+// caused (the guest may report it as its own error, or trap).
+func (s *Server) callProblem(ctx context.Context, err error) *Problem {
+	var den *policy.Denial
+	if errors.As(err, &den) {
+		p := problem(http.StatusForbidden, CodeDenied, den.Error())
+		p.AuditID, p.Capability = den.ID, den.Capability
+		return p
+	}
+	var ce *engine.CallError
+	if !errors.As(err, &ce) {
+		if ctx.Err() != nil {
+			return problem(http.StatusServiceUnavailable, CodeUnavailable, "call canceled: "+err.Error())
+		}
+		return problem(http.StatusInternalServerError, CodeInternal, err.Error())
+	}
+	switch ce.Kind {
+	case engine.KindTimeout:
+		return problem(http.StatusGatewayTimeout, CodeTimeout, err.Error())
+	case engine.KindTrap:
+		return problem(http.StatusInternalServerError, CodeTrap, err.Error())
+	case engine.KindGuest:
+		return problem(http.StatusInternalServerError, CodeGuestError, err.Error())
+	case engine.KindOutput:
+		return problem(http.StatusInternalServerError, CodeTooLarge, err.Error())
+	case engine.KindNotFound:
+		return problem(http.StatusNotFound, CodeNotFound, err.Error())
+	case engine.KindInput:
+		return problem(http.StatusBadRequest, CodeBadRequest, err.Error())
+	case engine.KindCanceled:
+		if s.draining.Load() {
+			return problem(http.StatusServiceUnavailable, CodeUnavailable, "reef is shutting down: "+err.Error())
+		}
+		return problem(http.StatusServiceUnavailable, CodeUnavailable, err.Error())
+	case engine.KindClosed, engine.KindInstance:
+		return problem(http.StatusServiceUnavailable, CodeUnavailable, err.Error())
+	}
+	return problem(http.StatusInternalServerError, CodeInternal, err.Error())
+}
+
+func outcomeOf(code string) metrics.Outcome {
+	switch code {
+	case CodeGuestError:
+		return metrics.OutcomeGuestError
+	case CodeTrap:
+		return metrics.OutcomeTrap
+	case CodeTimeout:
+		return metrics.OutcomeTimeout
+	case CodeTooLarge:
+		return metrics.OutcomeTooLarge
+	case CodeDenied:
+		return metrics.OutcomeDenied
+	case CodeNotFound:
+		return metrics.OutcomeNotFound
+	case CodeBadRequest:
+		return metrics.OutcomeBadRequest
+	case CodeOverloaded:
+		return metrics.OutcomeOverloaded
+	case CodeUnavailable:
+		return metrics.OutcomeUnavailable
+	case CodeUnauthorized, CodeForbidden:
+		return metrics.OutcomeForbidden
+	}
+	return metrics.OutcomeError
+}
