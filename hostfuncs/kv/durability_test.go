@@ -168,7 +168,7 @@ func TestKill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		killAfter := start + 20 + rng.IntN(60)
+		killAfter := start + 10 + rng.IntN(30)
 		sc := bufio.NewScanner(stdout)
 		killed := false
 		for sc.Scan() {

@@ -119,9 +119,32 @@ func dbErr(op string, err error) error {
 	return fmt.Errorf("kv %s: %w", op, err)
 }
 
+// fastKey recognises the compact request {"key":"…"} whose key needs no
+// unescaping (no quote, backslash or control byte), which is what PDKs
+// send, and returns the key without a JSON decoder (a third of a get's
+// cost). Anything else goes through decode; FuzzFastKey checks both agree.
+func fastKey(req []byte) (string, bool) {
+	const head, tail = `{"key":"`, `"}`
+	if len(req) < len(head)+len(tail) || string(req[:len(head)]) != head || string(req[len(req)-len(tail):]) != tail {
+		return "", false
+	}
+	k := req[len(head) : len(req)-len(tail)]
+	for _, b := range k {
+		if b < 0x20 || b == '"' || b == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(k) {
+		return "", false
+	}
+	return string(k), true
+}
+
 func (m *Module) keyRequest(c abi.Call, op string, req []byte) (string, int64, error) {
 	var r keyReq
-	if err := decode(op, req, &r); err != nil {
+	if k, ok := fastKey(req); ok {
+		r.Key = k
+	} else if err := decode(op, req, &r); err != nil {
 		return "", 0, err
 	}
 	quota, err := m.begin(c, r.Key)
