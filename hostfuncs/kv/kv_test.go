@@ -725,3 +725,21 @@ func TestOpenOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestModuleSurface(t *testing.T) {
+	m := openTest(t, Options{})
+	if m.Name() != "kv" || m.Name() != policy.CapKV {
+		t.Fatalf("Name = %q", m.Name())
+	}
+	var names []string
+	for _, f := range m.Funcs() {
+		if f.Handler == nil {
+			t.Fatalf("%s has no handler", f.Name)
+		}
+		names = append(names, f.Name)
+	}
+	want := []string{abi.KVGet, abi.KVSet, abi.KVDelete, abi.KVList, abi.KVCAS}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Fatalf("Funcs = %v, want %v", names, want)
+	}
+}
