@@ -227,6 +227,9 @@ func (p grantsParser) mapping(n *yaml.Node, field string, known []string) ([]pai
 	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if k.ShortTag() == "!!merge" {
+			return nil, p.errf(k, field, "merge keys (<<) are not allowed")
+		}
 		if k.Kind != yaml.ScalarNode || !plainString(k) {
 			return nil, p.errf(k, field, "keys must be strings, got %s", kindName(k))
 		}

@@ -59,6 +59,9 @@ func UpdateGrants(path string, fn func(g *Grants) error) error {
 		}
 		return err
 	}
+	if data != nil && sameGrants(old, next) {
+		return nil // nothing changed: leave the user's formatting alone
+	}
 	out, err := renderGrants(doc, old, next)
 	if err != nil {
 		return fmt.Errorf("writing grants %s: %w", target, err)
