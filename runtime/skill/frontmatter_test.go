@@ -80,6 +80,13 @@ func TestParseFrontmatterGood(t *testing.T) {
 			wantBody: "",
 		},
 		{
+			name:     "& and * inside text are not anchors or aliases",
+			file:     "SKILL.md",
+			in:       "---\nname: x\ndescription: Tom & Jerry *stars* \"&a *b\"\n---\n",
+			want:     skill.Frontmatter{Name: "x", Description: `Tom & Jerry *stars* "&a *b"`},
+			wantBody: "",
+		},
+		{
 			name:     "quoted numeric name is text",
 			file:     "SKILL.md",
 			in:       "---\nname: '123'\ndescription: d\n---\n",

@@ -120,17 +120,17 @@ func checkNodes(p *problems, n *yaml.Node) bool {
 	return true
 }
 
+// lineOfInvalidUTF8 returns the 1-based line holding the first invalid
+// UTF-8 sequence (a sequence never spans a newline byte).
 func lineOfInvalidUTF8(data []byte) int {
 	line := 1
 	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 {
+		l, rest, _ := bytes.Cut(data, []byte("\n"))
+		if !utf8.Valid(l) {
 			return line
 		}
-		if r == '\n' {
-			line++
-		}
-		data = data[size:]
+		data = rest
+		line++
 	}
 	return line
 }
