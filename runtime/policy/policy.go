@@ -70,11 +70,13 @@ func (r *HostRule) Allows(scheme, host string, port int) bool {
 
 // MailRule is the effective mail policy.
 type MailRule struct {
-	Accounts  []string `json:"accounts"`
-	Send      []string `json:"send,omitempty"` // recipient patterns (granted ∩ requested, checked both)
-	sendReq   []string
-	Mailboxes []string `json:"mailboxes,omitempty"` // granted ∩ requested
-	Modify    bool     `json:"modify,omitempty"`
+	Accounts []string `json:"accounts"`
+	// Send and SendRequested are the granted and the requested recipient
+	// patterns; a recipient must match both.
+	Send          []string `json:"send,omitempty"`
+	SendRequested []string `json:"send_requested,omitempty"`
+	Mailboxes     []string `json:"mailboxes,omitempty"` // granted ∩ requested
+	Modify        bool     `json:"modify,omitempty"`
 }
 
 // Policy is the effective policy of one skill version. The zero value (and
@@ -168,6 +170,9 @@ func Compute(s *skill.Skill, g *Grant, rec Recorder) (*Policy, error) {
 		}
 		p.Browser = r
 		p.Eval = req.Browser.Eval && g.Browser.Eval
+		if req.Browser.Eval && !g.Browser.Eval {
+			p.Notes = append(p.Notes, "browser.eval requested but not granted")
+		}
 	} else if req.Browser != nil {
 		p.Notes = append(p.Notes, "browser requested but not granted")
 	}
@@ -176,7 +181,7 @@ func Compute(s *skill.Skill, g *Grant, rec Recorder) (*Policy, error) {
 		m := &MailRule{Accounts: slices.Clone(g.Mail.Accounts)}
 		if req.Mail.Send != nil {
 			m.Send = slices.Clone(g.Mail.Send)
-			m.sendReq = slices.Clone(req.Mail.Send.To)
+			m.SendRequested = slices.Clone(req.Mail.Send.To)
 		}
 		if req.Mail.Read != nil {
 			for _, mb := range g.Mail.Read {
@@ -184,7 +189,18 @@ func Compute(s *skill.Skill, g *Grant, rec Recorder) (*Policy, error) {
 					m.Mailboxes = append(m.Mailboxes, mb)
 				}
 			}
+			for _, mb := range req.Mail.Read.Mailboxes {
+				if !slices.ContainsFunc(m.Mailboxes, func(g string) bool { return sameMailbox(g, mb) }) {
+					p.Notes = append(p.Notes, fmt.Sprintf("mailbox %s requested but not granted", mb))
+				}
+			}
 			m.Modify = req.Mail.Read.Modify && g.Mail.Modify
+			if req.Mail.Read.Modify && !g.Mail.Modify {
+				p.Notes = append(p.Notes, "mail modify requested but not granted")
+			}
+		}
+		if req.Mail.Send != nil && len(g.Mail.Send) == 0 {
+			p.Notes = append(p.Notes, "mail send requested but not granted")
 		}
 		p.Mail = m
 	} else if req.Mail != nil {
@@ -469,7 +485,7 @@ func (p *Policy) CheckRecipient(addr string) error {
 	if p == nil || p.Mail == nil || len(p.Mail.Send) == 0 {
 		return p.record(CapMail, value, false, "sending not granted")
 	}
-	if !matchAddress(p.Mail.sendReq, a) {
+	if !matchAddress(p.Mail.SendRequested, a) {
 		return p.record(CapMail, value, false, "recipient not requested by the skill")
 	}
 	if !matchAddress(p.Mail.Send, a) {
