@@ -11,3 +11,9 @@ import (
 func nlink(fs.FileInfo) uint64 { return 1 }
 
 func setAppend(*os.File, bool) error { return errors.ErrUnsupported }
+
+// Open flags without an os package name (not supported here).
+const (
+	oDirectory = 0
+	oDSync     = 0
+)

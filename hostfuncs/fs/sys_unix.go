@@ -42,3 +42,9 @@ func setAppend(f *os.File, on bool) error {
 	}
 	return serr
 }
+
+// Open flags without an os package name.
+const (
+	oDirectory = syscall.O_DIRECTORY
+	oDSync     = syscall.O_DSYNC
+)

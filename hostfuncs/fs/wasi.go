@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"strings"
-	"syscall"
 	"time"
 
 	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
@@ -117,8 +116,8 @@ func osFlags(fl experimentalsys.Oflag) (flag int, write bool) {
 		{experimentalsys.O_CREAT, os.O_CREATE, true},
 		{experimentalsys.O_TRUNC, os.O_TRUNC, true},
 		{experimentalsys.O_EXCL, os.O_EXCL, false},
-		{experimentalsys.O_DIRECTORY, syscall.O_DIRECTORY, false},
-		{experimentalsys.O_DSYNC, syscall.O_DSYNC, false},
+		{experimentalsys.O_DIRECTORY, oDirectory, false},
+		{experimentalsys.O_DSYNC, oDSync, false},
 		{experimentalsys.O_SYNC, os.O_SYNC, false},
 		{experimentalsys.O_RSYNC, os.O_SYNC, false},
 	} {
