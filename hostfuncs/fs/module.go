@@ -2,6 +2,7 @@ package hostfs
 
 import (
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/reefhq/reef/hostfuncs/abi"
@@ -48,6 +49,9 @@ type Module struct {
 	usageMu sync.Mutex
 	usage   map[string]*usage
 
+	rootsMu sync.Mutex
+	roots   map[string]*os.Root // WASI roots by host directory
+
 	// beforeRename, when set (tests only), runs between writing the
 	// temporary file and renaming it over the target; an error aborts
 	// the write.
@@ -72,7 +76,7 @@ func New(opts Options) *Module {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Module{opts: opts, log: log, usage: map[string]*usage{}}
+	return &Module{opts: opts, log: log, usage: map[string]*usage{}, roots: map[string]*os.Root{}}
 }
 
 // Name implements abi.Module.
@@ -96,4 +100,5 @@ func (m *Module) Funcs() []abi.Func {
 var (
 	_ abi.Module    = (*Module)(nil)
 	_ abi.Preopener = (*Module)(nil)
+	_ abi.Closer    = (*Module)(nil)
 )

@@ -19,22 +19,57 @@ import (
 )
 
 // Preopens implements abi.Preopener: one confined WASI filesystem per
-// mount of p. Each holds an open directory descriptor (an *os.Root) for
-// the instance's lifetime; it is closed when the instance is dropped and
-// garbage collected.
+// mount of p. The directory descriptors (*os.Root, safe for concurrent
+// use) are shared by every instance and cached per host directory, so a
+// fresh instance per call does not open descriptors the garbage collector
+// would have to close; a cached root is reopened when the host path now
+// names another directory.
 func (m *Module) Preopens(p *policy.Policy) ([]abi.Preopen, error) {
 	out := make([]abi.Preopen, 0, len(p.Mounts))
 	for _, mt := range p.Mounts {
-		r, err := openRoot(mt)
+		r, err := m.cachedRoot(mt)
 		if err != nil {
-			for _, o := range out {
-				o.FS.(*wasiFS).root.Close()
-			}
+			m.log.Warn("fs preopen failed", "skill", p.Skill, "guest", mt.Guest, "host", mt.Host, "err", err)
 			return nil, fmt.Errorf("fs: skill %q: preopen %s (host %s): %w", p.Skill, mt.Guest, mt.Host, err)
 		}
 		out = append(out, abi.Preopen{Guest: mt.Guest, FS: m.newWASIFS(p, mt, r)})
 	}
 	return out, nil
+}
+
+// cachedRoot returns the shared root of a mount's host directory.
+func (m *Module) cachedRoot(mt policy.Mount) (*os.Root, error) {
+	m.rootsMu.Lock()
+	defer m.rootsMu.Unlock()
+	if r, ok := m.roots[mt.Host]; ok {
+		now, err1 := os.Stat(mt.Host)
+		cur, err2 := r.Stat(".")
+		if err1 == nil && err2 == nil && os.SameFile(now, cur) {
+			return r, nil
+		}
+		// Instances still using the old root keep it; the finalizer of
+		// os.Root closes it once they are gone.
+		delete(m.roots, mt.Host)
+	}
+	r, err := openRoot(mt)
+	if err != nil {
+		return nil, err
+	}
+	m.roots[mt.Host] = r
+	return r, nil
+}
+
+// Close closes the cached WASI roots. Instances still running keep
+// working until their next path lookup, which then fails with EBADF.
+func (m *Module) Close() error {
+	m.rootsMu.Lock()
+	defer m.rootsMu.Unlock()
+	var errs []error
+	for h, r := range m.roots {
+		errs = append(errs, r.Close())
+		delete(m.roots, h)
+	}
+	return errors.Join(errs...)
 }
 
 // NewWASIFS returns the confined WASI filesystem of one mount of p (what

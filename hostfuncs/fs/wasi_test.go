@@ -337,3 +337,31 @@ func TestWASIAttacks(t *testing.T) {
 		t.Fatalf("ro read: %v", errno)
 	}
 }
+
+// Preopens shares one descriptor per host directory across instances and
+// reopens it when the host path is replaced.
+func TestPreopenRootCache(t *testing.T) {
+	e := newEnv(t, Options{})
+	first := e.preopens(t)["/data"].(*wasiFS).root
+	if again := e.preopens(t)["/data"].(*wasiFS).root; again != first {
+		t.Fatal("root not shared between instances")
+	}
+	if err := os.Rename(e.data, e.data+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(e.data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(e.data, "a.txt"), "replaced dir")
+	w := e.preopens(t)["/data"]
+	if w.(*wasiFS).root == first {
+		t.Fatal("stale root reused after the host directory was replaced")
+	}
+	f, errno := w.OpenFile("a.txt", rdonly, 0)
+	if errno != 0 || readAll(t, f) != "replaced dir" {
+		t.Fatalf("read through new root: %v", errno)
+	}
+	if err := e.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
