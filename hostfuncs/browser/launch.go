@@ -1,0 +1,247 @@
+package hostbrowser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
+
+	"github.com/reefhq/reef/hostfuncs/abi"
+)
+
+// execCandidates are the browser names looked up on PATH, in order.
+var execCandidates = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "headless-shell"}
+
+// browserProc is one running (or connected) browser.
+type browserProc struct {
+	ctx         context.Context // chromedp root context: done when the browser is gone
+	cancel      context.CancelFunc
+	allocCancel context.CancelFunc
+	browser     *chromedp.Browser
+	pid         int
+	remote      bool
+	stopOnce    sync.Once
+}
+
+func (bp *browserProc) alive() bool { return bp.ctx.Err() == nil }
+
+// stop closes the browser (gracefully for a local one, up to 5 s) or the
+// connection to a remote one, and frees its temporary profile.
+func (bp *browserProc) stop() error {
+	var err error
+	bp.stopOnce.Do(func() {
+		if bp.alive() && !bp.remote {
+			tctx, cancel := context.WithTimeout(bp.ctx, 5*time.Second)
+			err = chromedp.Cancel(tctx)
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				err = nil
+			}
+		}
+		bp.cancel()
+		bp.allocCancel()
+	})
+	return err
+}
+
+// browser returns the running browser, starting it (or restarting it after
+// it died) if needed.
+func (m *Module) browser(ctx context.Context) (*browserProc, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errClosed
+	}
+	if m.cur != nil && m.cur.alive() {
+		return m.cur, nil
+	}
+	if old := m.cur; old != nil {
+		m.log.Warn("browser: the browser exited or disconnected; starting a new one", "pid", old.pid)
+		m.cur = nil
+		go old.stop()
+	}
+	bp, err := m.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.cur = bp
+	m.starts++
+	return bp, nil
+}
+
+// execPath finds the browser binary.
+func (m *Module) execPath() (string, error) {
+	if p := m.opts.ExecPath; p != "" {
+		found, err := exec.LookPath(p)
+		if err != nil {
+			return "", abi.Errorf(abi.CodeUnavailable, "browser: configured browser %q is not an executable file (%v): fix browser.exec_path, install Chromium (Debian/Ubuntu: apt-get install chromium), or set REEF_BROWSER_URL to a DevTools endpoint", p, err)
+		}
+		return found, nil
+	}
+	for _, name := range execCandidates {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", abi.Errorf(abi.CodeUnavailable, "browser: no Chromium found on PATH (looked for %s): install it (Debian/Ubuntu: apt-get install chromium; Alpine: apk add chromium; Fedora: dnf install chromium), set browser.exec_path, or set REEF_BROWSER_URL to a DevTools endpoint such as ws://headless-shell:9222", strings.Join(execCandidates, ", "))
+}
+
+// launchFlags are the Chromium flags reef always sets. fallbackAddr is
+// the launch-wide proxy: any request from a context that has no per-call
+// proxy (Chromium's own background traffic, or a context reef failed to
+// confine) goes there and is dropped, so nothing leaves the machine
+// unchecked.
+func launchFlags(fallbackAddr string, noSandbox bool) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("disable-gpu", true),
+		// /dev/shm is 64 MB in a default Docker container; Chromium
+		// crashes when it fills up.
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-breakpad", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("disable-client-side-phishing-detection", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication,InterestFeedContentSuggestions"),
+		chromedp.Flag("disable-hang-monitor", true),
+		chromedp.Flag("disable-prompt-on-repost", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("use-mock-keychain", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		// Confinement. Every context reef creates has its own proxy; this
+		// one catches everything else.
+		chromedp.Flag("proxy-server", "http://"+fallbackAddr),
+		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
+		// Chromium never needs DNS itself (the proxies resolve names), so
+		// make every lookup fail: a request that somehow skipped a proxy
+		// cannot reach a named host.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		// WebRTC may only use proxied TCP, never direct UDP.
+		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		chromedp.Flag("no-sandbox", noSandbox),
+	}
+}
+
+// start starts a local browser or connects to the remote one. The start
+// is bounded by StartTimeout and by ctx.
+func (m *Module) start(ctx context.Context) (*browserProc, error) {
+	var allocCtx context.Context
+	var allocCancel context.CancelFunc
+	isRemote := m.opts.RemoteURL != ""
+	if isRemote {
+		allocCtx, allocCancel = remote.NewAllocator(context.Background(), m.opts.RemoteURL)
+	} else {
+		path, err := m.execPath()
+		if err != nil {
+			return nil, err
+		}
+		if m.fallback == nil {
+			fb, err := newFallbackProxy(m.log)
+			if err != nil {
+				return nil, fmt.Errorf("browser: fallback proxy: %w", err)
+			}
+			m.fallback = fb
+		}
+		opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(path)}
+		for name, v := range m.opts.ExtraFlags {
+			opts = append(opts, chromedp.Flag(name, v))
+		}
+		opts = append(opts, launchFlags(m.fallback.addr(), *m.opts.NoSandbox)...)
+		allocCtx, allocCancel = chromedp.NewExecAllocator(context.Background(), opts...)
+	}
+	logf := func(format string, args ...any) { m.log.Debug("chromedp: " + fmt.Sprintf(format, args...)) }
+	rootCtx, rootCancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(logf), chromedp.WithErrorf(logf))
+
+	done := make(chan error, 1)
+	go func() {
+		// Targets allocates the browser (starts the process or dials the
+		// endpoint) without opening a tab.
+		_, err := chromedp.Targets(rootCtx)
+		done <- err
+	}()
+	t := time.NewTimer(m.opts.StartTimeout)
+	defer t.Stop()
+	var err error
+	select {
+	case err = <-done:
+	case <-t.C:
+		err = fmt.Errorf("no answer within %s", m.opts.StartTimeout)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		rootCancel()
+		allocCancel()
+		where := "start the browser"
+		if isRemote {
+			where = "connect to the browser at " + m.opts.RemoteURL + " (REEF_BROWSER_URL)"
+		}
+		return nil, abi.Errorf(abi.CodeUnavailable, "browser: could not %s: %v", where, err)
+	}
+	c := chromedp.FromContext(rootCtx)
+	bp := &browserProc{ctx: rootCtx, cancel: rootCancel, allocCancel: allocCancel, browser: c.Browser, remote: isRemote}
+	if p := c.Browser.Process(); p != nil {
+		bp.pid = p.Pid
+	}
+	m.log.Info("browser: started", "pid", bp.pid, "remote", isRemote)
+	return bp, nil
+}
+
+// fallbackProxy accepts connections and closes them at once: it is the
+// launch-wide --proxy-server, a dead end for any request that is not in a
+// context with its own proxy.
+type fallbackProxy struct {
+	ln   net.Listener
+	hits atomic.Int64
+	log  *slog.Logger
+	wg   sync.WaitGroup
+}
+
+func newFallbackProxy(log *slog.Logger) (*fallbackProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	f := &fallbackProxy{ln: ln, log: log}
+	f.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			f.hits.Add(1)
+			f.log.Debug("browser: dropped a connection to the fallback proxy (a request outside any call's context)")
+			_ = c.Close()
+		}
+	})
+	return f, nil
+}
+
+func (f *fallbackProxy) addr() string { return f.ln.Addr().String() }
+
+func (f *fallbackProxy) Close() error {
+	err := f.ln.Close()
+	f.wg.Wait()
+	return err
+}

@@ -1,0 +1,303 @@
+package hostbrowser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"github.com/reefhq/reef/hostfuncs/abi"
+	"github.com/reefhq/reef/runtime/policy"
+)
+
+// cleanupTimeout bounds closing one call's tab and browser context.
+const cleanupTimeout = 5 * time.Second
+
+// session is one call's confined browser context: a fresh incognito
+// BrowserContext whose only proxy is the call's callProxy, downloads
+// denied, document requests checked through CDP Fetch interception, and
+// popups closed. It is used by one goroutine (the handler); CDP event
+// callbacks run on chromedp's reader goroutine and hand work to new
+// goroutines.
+type session struct {
+	m      *Module
+	pol    *policy.Policy
+	bp     *browserProc
+	proxy  *callProxy
+	bctxID cdp.BrowserContextID
+
+	tabCtx    context.Context
+	tabCancel context.CancelFunc
+	// ctx is the context every action runs with: the tab's context with
+	// the call deadline, also cancelled when the guest call ends.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stopAfter func() bool
+
+	tgt    atomic.Pointer[chromedp.Target]
+	pages  atomic.Int64
+	popups sync.Map // target.ID -> struct{}
+
+	mu      sync.Mutex
+	denials []error
+}
+
+// openSession creates the call's browser context. A browser that died
+// since the last call is restarted (once) before anything runs in it.
+func (m *Module) openSession(c abi.Call, deadline time.Time) (*session, error) {
+	ctx, cancel := context.WithDeadline(c.Context(), deadline)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		bp, err := m.browser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s, err := m.newSession(ctx, c, bp, deadline)
+		if err == nil {
+			return s, nil
+		}
+		if attempt == 0 && !bp.alive() && ctx.Err() == nil {
+			m.log.Warn("browser: the browser died before the call started; restarting", "err", err)
+			continue
+		}
+		return nil, m.browserError("open a browser context", bp, err)
+	}
+}
+
+func (m *Module) newSession(ctx context.Context, c abi.Call, bp *browserProc, deadline time.Time) (_ *session, err error) {
+	s := &session{m: m, pol: c.Policy(), bp: bp}
+	s.proxy, err = newCallProxy(s.pol, m.opts.Dial, c.Logger(), m.opts.MaxRequests)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.dispose()
+		}
+	}()
+	res, err := cdp.Call(ctx, bp.browser, target.CreateBrowserContext, target.CreateBrowserContextParams{
+		DisposeOnDetach: new(true),
+		ProxyServer:     s.proxy.URL(),
+		// Without "<-loopback>", Chromium silently bypasses the proxy for
+		// localhost and 127.0.0.0/8.
+		ProxyBypassList: "<-loopback>",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create browser context: %w", err)
+	}
+	s.bctxID = res.BrowserContextID
+	if _, err := cdp.Call(ctx, bp.browser, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior:         browser.SetDownloadBehaviorBehaviorDeny,
+		BrowserContextID: s.bctxID,
+	}); err != nil {
+		return nil, fmt.Errorf("deny downloads: %w", err)
+	}
+	s.tabCtx, s.tabCancel = chromedp.NewContext(bp.ctx, chromedp.WithExistingBrowserContext(s.bctxID), chromedp.WithListener(s.onEvent))
+	s.ctx, s.cancel = context.WithDeadline(s.tabCtx, deadline)
+	s.stopAfter = context.AfterFunc(c.Context(), s.cancel)
+	_, err = chromedp.Run(s.ctx, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		s.tgt.Store(t)
+		// Pause every document request (navigations, redirect hops,
+		// frames in this process) so its scheme, host and the page cap
+		// are checked before it is sent. Subresources, workers,
+		// out-of-process frames and popups are confined by the proxy.
+		_, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
+		}})
+		return chromedp.Void{}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open tab: %w", err)
+	}
+	return s, nil
+}
+
+// onEvent runs on chromedp's reader goroutine: it must not block or send
+// commands itself.
+func (s *session) onEvent(ev any) {
+	switch ev := ev.(type) {
+	case *fetch.EventRequestPaused:
+		go s.decideRequest(ev)
+	case *target.EventTargetCreated:
+		s.closePopup(ev.TargetInfo)
+	case *target.EventTargetInfoChanged:
+		s.closePopup(ev.TargetInfo)
+	}
+}
+
+// decideRequest continues or fails one paused document request.
+func (s *session) decideRequest(ev *fetch.EventRequestPaused) {
+	t := s.tgt.Load()
+	if t == nil {
+		return
+	}
+	raw := ev.Request.URL + ev.Request.URLFragment
+	var err error
+	if n := s.pages.Add(1); n > int64(s.m.opts.MaxPages) {
+		err = s.pol.Deny(policy.CapBrowser, clipValue(raw), fmt.Sprintf("more than %d page loads in one call", s.m.opts.MaxPages))
+	} else {
+		_, err = checkURL(s.pol, raw)
+	}
+	if err != nil {
+		s.noteDenial(err)
+		_, _ = cdp.Call(s.ctx, t, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		return
+	}
+	_, _ = cdp.Call(s.ctx, t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+}
+
+// closePopup closes every other page of the call's browser context: a
+// call drives one tab, and a popup is only a way to load something the
+// call cannot see. Its requests would still go through the proxy.
+func (s *session) closePopup(info *target.Info) {
+	t := s.tgt.Load()
+	if info == nil || t == nil || info.Type != "page" || info.BrowserContextID != s.bctxID || info.TargetID == t.TargetID {
+		return
+	}
+	if _, loaded := s.popups.LoadOrStore(info.TargetID, struct{}{}); loaded {
+		return
+	}
+	s.noteDenial(s.pol.Deny(policy.CapBrowser, clipValue(info.URL), "popup windows are not allowed (closed)"))
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		_, _ = cdp.Call(ctx, s.bp.browser, target.CloseTarget, target.CloseTargetParams{TargetID: info.TargetID})
+	}()
+}
+
+func (s *session) noteDenial(err error) {
+	s.mu.Lock()
+	if len(s.denials) < 64 {
+		s.denials = append(s.denials, err)
+	}
+	s.mu.Unlock()
+}
+
+// firstDenial returns the first denial recorded by Fetch interception or
+// the proxy since mark (see denialMark), or nil.
+func (s *session) firstDenial(mark denialMark) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.denials) > mark.session {
+		return s.denials[mark.session]
+	}
+	if d := s.proxy.Denials(); len(d) > mark.proxy {
+		return d[mark.proxy]
+	}
+	return nil
+}
+
+type denialMark struct{ session, proxy int }
+
+func (s *session) mark() denialMark {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return denialMark{session: len(s.denials), proxy: len(s.proxy.Denials())}
+}
+
+// close releases the session in the background: the tab, the browser
+// context (cookies, storage, cache) and the proxy go away; the context
+// slot is released only afterwards, so MaxContexts bounds what is alive.
+func (s *session) close() {
+	s.m.calls.Go(func() {
+		defer s.m.release()
+		s.dispose()
+	})
+}
+
+func (s *session) dispose() {
+	if s.stopAfter != nil {
+		s.stopAfter()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.tabCancel != nil {
+		s.tabCancel()
+	}
+	if s.bctxID != "" && s.bp.alive() {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		if _, err := cdp.Call(ctx, s.bp.browser, target.DisposeBrowserContext, target.DisposeBrowserContextParams{BrowserContextID: s.bctxID}); err != nil {
+			s.m.log.Debug("browser: dispose browser context", "err", err)
+		}
+		cancel()
+	}
+	if s.proxy != nil {
+		_ = s.proxy.Close()
+	}
+}
+
+// checkURL decides a URL the call is about to load (or a page asked to
+// load): only http and https, no credentials, and a host the policy
+// admits. Allows are not recorded here — the proxy records each request
+// it forwards; denials are.
+func checkURL(p *policy.Policy, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, p.Deny(policy.CapBrowser, clipValue(raw), "malformed URL")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch scheme {
+	case "http", "https":
+	case "":
+		return nil, p.Deny(policy.CapBrowser, clipValue(raw), "URL has no scheme (use http:// or https://)")
+	default:
+		return nil, p.Deny(policy.CapBrowser, clipValue(raw), "scheme "+scheme+": is not allowed (only http and https)")
+	}
+	if u.User != nil {
+		return nil, p.Deny(policy.CapBrowser, clipValue(u.Redacted()), "credentials in URLs are not allowed")
+	}
+	if u.Host == "" {
+		return nil, p.Deny(policy.CapBrowser, clipValue(raw), "URL has no host")
+	}
+	def := 80
+	if scheme == "https" {
+		def = 443
+	}
+	host, port, err := splitTarget(u.Host, def)
+	if err != nil {
+		return nil, p.Deny(policy.CapBrowser, clipValue(raw), err.Error())
+	}
+	if p != nil && p.Browser.Allows(scheme, host, port) {
+		return u, nil
+	}
+	return nil, p.CheckBrowser(scheme, host, port)
+}
+
+// clipValue keeps audit values short (a data: URL can be megabytes).
+func clipValue(s string) string {
+	const max = 200
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
+}
+
+// browserError converts an error from the browser into the guest's error:
+// deadline → timeout, a browser that died → unavailable.
+func (m *Module) browserError(what string, bp *browserProc, err error) error {
+	var ae *abi.Error
+	var d *policy.Denial
+	switch {
+	case errors.As(err, &ae), errors.As(err, &d):
+		return err
+	case bp != nil && !bp.alive():
+		return abi.Errorf(abi.CodeUnavailable, "browser: %s: the browser exited or disconnected during the call (it restarts on the next call): %v", what, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return abi.Errorf(abi.CodeTimeout, "browser: %s: call time limit reached: %v", what, err)
+	case errors.Is(err, context.Canceled):
+		return abi.Errorf(abi.CodeTimeout, "browser: %s: call cancelled: %v", what, err)
+	}
+	return fmt.Errorf("browser: %s: %w", what, err)
+}
