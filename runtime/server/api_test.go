@@ -113,3 +113,8 @@ func TestListAndInspect(t *testing.T) {
 }
 
 type configT = config.Config
+
+type (
+	authT  = config.Auth
+	tokenT = config.Token
+)

@@ -92,7 +92,7 @@ func writeBundle(t testing.TB, dir, name, manifest string, wasm []byte) {
 //	greet   bare greet.wasm
 //	slow    bundle of hostile.wasm with a 300ms timeout: ok, loop, trap, bigout
 //	deny    bare module calling Extism http_request, which no grant allows
-//	spin    bare module busy for len(input)×10M iterations
+//	spin    bare module busy for len(input)×1M iterations
 func skillDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
