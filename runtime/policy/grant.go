@@ -2,7 +2,9 @@ package policy
 
 import "github.com/reefhq/reef/runtime/skill"
 
-// Grants is grants.yaml: what the operator allows each skill.
+// Grants is grants.yaml: what the operator allows each skill. Read it with
+// LoadGrants, edit it with UpdateGrants; the format is described in
+// README-grants.md.
 type Grants struct {
 	// Skills maps a skill name to its grant. A skill without an entry gets
 	// nothing.
@@ -21,7 +23,7 @@ type Grant struct {
 	// the skill did not request is ignored; rw granted to a ro request
 	// stays ro.
 	FS map[string]string `yaml:"fs,omitempty" json:"fs,omitempty"`
-	// HTTP lists host patterns (see HostPattern) and methods.
+	// HTTP lists host patterns (see runtime/hostmatch) and methods.
 	HTTP *HostGrant `yaml:"http,omitempty" json:"http,omitempty"`
 	// Browser lists host patterns for the headless browser; Eval allows
 	// arbitrary JavaScript.
