@@ -188,45 +188,78 @@ func asciiLower(s string) string {
 // scheme's default. A name pattern (including "*") never admits an IP
 // literal or a host that is not a valid DNS name.
 func (p Pattern) Match(scheme, host string, port int) bool {
-	scheme = asciiLower(scheme)
-	host = normHost(host)
-	if port == 0 {
-		port = DefaultPort(scheme)
+	t := newTarget(scheme, host, port)
+	return p.match(&t)
+}
+
+// target is a request target normalised once for a whole List.
+type target struct {
+	scheme, host string
+	port         int
+	addr         netip.Addr // valid when host is an IP literal
+	name         bool       // host is a valid DNS name (and not an IP spelling)
+}
+
+func newTarget(scheme, host string, port int) target {
+	t := target{scheme: asciiLower(scheme), host: normHost(host), port: port}
+	if t.port == 0 {
+		t.port = DefaultPort(t.scheme)
 	}
-	if p.Scheme != "" && p.Scheme != scheme {
+	if maybeIP(t.host) {
+		if a, err := netip.ParseAddr(t.host); err == nil {
+			t.addr = a
+			return t
+		}
+	}
+	t.name = validHostname(t.host) && !endsInNumber(t.host)
+	return t
+}
+
+// maybeIP is a cheap pre-check that spares netip.ParseAddr (and its error
+// allocation) for ordinary names: IPv4 is digits and dots, IPv6 has a colon.
+func maybeIP(h string) bool {
+	if strings.IndexByte(h, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return h != ""
+}
+
+func (p Pattern) match(t *target) bool {
+	if p.Scheme != "" && p.Scheme != t.scheme {
 		return false
 	}
-	if p.Scheme == "" && scheme != "http" && scheme != "https" && scheme != "ws" && scheme != "wss" {
+	if p.Scheme == "" && t.scheme != "http" && t.scheme != "https" && t.scheme != "ws" && t.scheme != "wss" {
 		return false
 	}
 	want := p.Port
 	if want == 0 {
 		if p.Scheme != "" {
 			want = DefaultPort(p.Scheme)
-		} else if port != 80 && port != 443 {
+		} else if t.port != 80 && t.port != 443 {
 			return false
 		}
 	}
-	if want != 0 && port != want {
+	if want != 0 && t.port != want {
 		return false
 	}
 	if p.Addr.IsValid() {
-		a, err := netip.ParseAddr(host)
-		return err == nil && a.Zone() == "" && a.Unmap() == p.Addr
+		return t.addr.IsValid() && t.addr.Zone() == "" && t.addr.Unmap() == p.Addr
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return false // names and wildcards never admit IP literals
-	}
-	if !validHostname(host) || endsInNumber(host) {
-		return false
+	if !t.name {
+		return false // names and wildcards never admit IP literals or non-names
 	}
 	switch {
 	case p.Host == "*":
 		return true
 	case strings.HasPrefix(p.Host, "*."):
-		return strings.HasSuffix(host, p.Host[1:]) && len(host) > len(p.Host)-1
+		return strings.HasSuffix(t.host, p.Host[1:]) && len(t.host) > len(p.Host)-1
 	default:
-		return host == p.Host
+		return t.host == p.Host
 	}
 }
 
@@ -248,8 +281,12 @@ func ParseList(ss []string) (List, error) {
 
 // Match reports whether any pattern admits the target.
 func (l List) Match(scheme, host string, port int) bool {
+	if len(l) == 0 {
+		return false
+	}
+	t := newTarget(scheme, host, port)
 	for _, p := range l {
-		if p.Match(scheme, host, port) {
+		if p.match(&t) {
 			return true
 		}
 	}

@@ -302,3 +302,57 @@ func BenchmarkAuditRecord(b *testing.B) {
 	st := a.Stats()
 	b.ReportMetric(float64(st.Dropped)/float64(st.Dropped+st.Written), "dropped/op")
 }
+
+// BenchmarkAuditWriter measures the writer side: encoding one decision line
+// and appending it to a real file in batches, i.e. the sustained rate
+// beyond which Record starts dropping.
+func BenchmarkAuditWriter(b *testing.B) {
+	f, err := os.OpenFile(filepath.Join(b.TempDir(), "audit.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	a := &Audit{w: f}
+	e := auditEntry{d: Decision{Time: time.Now(), Skill: "web-text", Capability: CapHTTP, Value: "GET https://api.example.org", Allowed: true}}
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		buf = a.appendEntry(buf, e)
+		if len(buf) >= maxBatch {
+			a.flush(buf, 1)
+			buf = buf[:0]
+		}
+	}
+	a.flush(buf, 1)
+}
+
+func checkEncoding(t *testing.T, d Decision) {
+	t.Helper()
+	got := appendDecision(nil, d)
+	d.Skill, d.Capability, d.Value, d.Reason, d.ID = clip(d.Skill), clip(d.Capability), clip(d.Value), clip(d.Reason), clip(d.ID)
+	want, err := json.Marshal(decisionLine{Kind: "decision", Decision: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	if !bytes.Equal(got, want) {
+		t.Fatalf("hand encoder differs from encoding/json:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestAuditEncodingMatchesJSON(t *testing.T) {
+	ts := time.Date(2025, 1, 2, 3, 4, 5, 6789, time.UTC)
+	for _, s := range []string{"", "plain", `q"uote\back`, "ctl\x00\x01\x1f\x7f\n\r\t\b\f", "<script>&amp;", "é漢字🙂",
+		"\xff\xfe\xc3", "line\u2028sep\u2029", strings.Repeat("x", MaxAuditField+10), strings.Repeat("é", MaxAuditField)} {
+		checkEncoding(t, Decision{Time: ts, Skill: s, Capability: s, Value: s, Reason: s, ID: s})
+		checkEncoding(t, Decision{Time: ts.In(time.FixedZone("x", 3600)), Skill: s, Allowed: true})
+	}
+}
+
+func FuzzAuditEncoding(f *testing.F) {
+	f.Add("web-text", "GET https://example.org", "host not granted", true)
+	f.Add("\xff", "\u2028<>&\"\\", "\x00", false)
+	f.Fuzz(func(t *testing.T, skill, value, reason string, allowed bool) {
+		checkEncoding(t, Decision{Time: time.Unix(1700000000, 5).UTC(), Skill: skill, Capability: CapFS, Value: value, Reason: reason, Allowed: allowed, ID: reason})
+	})
+}
