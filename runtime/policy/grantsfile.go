@@ -549,12 +549,11 @@ func (p grantsParser) limits(n *yaml.Node, field string) (skill.Limits, error) {
 
 // ---- value rules, shared by the file parser, Validate and the Add… helpers
 
-var skillNameRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-
-// ValidSkillName checks an Agent Skills name: 1–64 characters of a-z, 0-9
-// and single hyphens, not starting or ending with a hyphen.
+// ValidSkillName checks an Agent Skills name (skill.ValidName): 1–64
+// characters of a-z, 0-9 and single hyphens, not starting or ending with a
+// hyphen.
 func ValidSkillName(name string) error {
-	if len(name) == 0 || len(name) > 64 || !skillNameRE.MatchString(name) {
+	if !skill.ValidName(name) {
 		return fmt.Errorf("skill name %q: want 1-64 of a-z, 0-9 and single hyphens, not at either end", name)
 	}
 	return nil
