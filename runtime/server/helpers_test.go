@@ -26,6 +26,7 @@ import (
 	"github.com/reefhq/reef/runtime/policy"
 	"github.com/reefhq/reef/runtime/registry"
 	"github.com/reefhq/reef/runtime/server"
+	"github.com/reefhq/reef/runtime/server/servertest"
 	"github.com/reefhq/reef/runtime/skill"
 )
 
@@ -54,17 +55,6 @@ func engineFixture(t testing.TB, name string) []byte {
 		t.Fatalf("fixture %s: %v (run `make testdata` to build the Wasm fixtures)", name, err)
 	}
 	return b
-}
-
-// greetVariant is greet.wasm with its "Hello" greeting replaced (same
-// length), a second version of the same skill with a different output.
-func greetVariant(t testing.TB, word string) []byte {
-	t.Helper()
-	b := engineFixture(t, "greet")
-	if len(word) != 5 || bytes.Count(b, []byte("Hello")) != 1 {
-		t.Fatalf("greet.wasm: want exactly one \"Hello\" to patch")
-	}
-	return bytes.Replace(b, []byte("Hello"), []byte(word), 1)
 }
 
 func writeFile(t testing.TB, path string, data []byte) {
@@ -115,8 +105,8 @@ functions:
   - name: bigout
 limits: { timeout: 300ms, output: 64KiB }
 `, engineFixture(t, "hostile"))
-	writeFile(t, filepath.Join(dir, "deny.wasm"), denyWasm())
-	writeFile(t, filepath.Join(dir, "spin.wasm"), spinWasm())
+	writeFile(t, filepath.Join(dir, "deny.wasm"), servertest.DenyWasm())
+	writeFile(t, filepath.Join(dir, "spin.wasm"), servertest.SpinWasm())
 	return dir
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reefhq/reef/runtime/server"
+	"github.com/reefhq/reef/runtime/server/servertest"
 	"github.com/reefhq/reef/runtime/skill"
 )
 
@@ -21,7 +22,7 @@ import (
 // old or the new version's.
 func TestHotReloadUnderLoad(t *testing.T) {
 	dir := t.TempDir()
-	versions := [][]byte{constWasm('A'), constWasm('B')}
+	versions := [][]byte{servertest.ConstWasm('A'), servertest.ConstWasm('B')}
 	writeBundle(t, dir, "hot", "wasm: hot.wasm\nfunctions: [{ name: get }]\n", versions[0])
 	h := startServer(t, harnessOpts{dir: dir, watch: true})
 	wasmPath := filepath.Join(dir, "hot", "hot.wasm")

@@ -1,7 +1,8 @@
-package server_test
-
-// Hand-assembled Wasm modules for behaviours the engine fixtures lack.
+// Package servertest builds tiny Wasm modules by hand for the daemon's
+// tests (and other packages' tests that run a daemon): behaviours the C
+// fixtures of runtime/engine/testdata lack, without a toolchain.
 // Each is a few dozen bytes; the comments give the equivalent WAT.
+package servertest
 
 func uleb(v uint64) []byte {
 	var out []byte
@@ -61,14 +62,14 @@ func code(locals []byte, body []byte) []byte {
 	return cat(uleb(uint64(len(fn))), fn)
 }
 
-// denyWasm:
+// DenyWasm:
 //
 //	(import "extism:host/env" "http_request" (func (param i64 i64) (result i64)))
 //	(memory (export "memory") 1)
 //	(func (export "fetch") (result i32) (drop (call 0 (i64.const 0) (i64.const 0))) (i32.const 0))
 //
 // With no http capability configured, http_request is denied.
-func denyWasm() []byte {
+func DenyWasm() []byte {
 	return cat([]byte("\x00asm\x01\x00\x00\x00"),
 		section(1, functype([]byte{i64, i64}, []byte{i64}), functype(nil, []byte{i32})),
 		section(2, cat(name("extism:host/env"), name("http_request"), []byte{0x00, 0x00})),
@@ -79,7 +80,7 @@ func denyWasm() []byte {
 	)
 }
 
-// spinWasm:
+// SpinWasm:
 //
 //	(import "extism:host/env" "input_length" (func (result i64)))
 //	(memory (export "memory") 1)
@@ -88,7 +89,7 @@ func denyWasm() []byte {
 //	  (block (loop (br_if 1 (i64.eqz (local.get $n)))
 //	    (local.set $n (i64.sub (local.get $n) (i64.const 1))) (br 0)))
 //	  (i32.const 0))
-func spinWasm() []byte {
+func SpinWasm() []byte {
 	body := cat(
 		[]byte{0x10, 0x00}, []byte{0x42}, sleb(1_000_000), []byte{0x7e, 0x21, 0x00},
 		[]byte{0x02, 0x40, 0x03, 0x40},
@@ -107,7 +108,7 @@ func spinWasm() []byte {
 	)
 }
 
-// constWasm returns a module whose "get" outputs the single byte c:
+// ConstWasm returns a module whose "get" outputs the single byte c:
 //
 //	(import "extism:host/env" "alloc" (func (param i64) (result i64)))
 //	(import "extism:host/env" "store_u8" (func (param i64 i32)))
@@ -121,7 +122,7 @@ func spinWasm() []byte {
 //
 // Two values of c are two versions of one skill, small enough that a
 // swap costs microseconds even under the race detector.
-func constWasm(c byte) []byte {
+func ConstWasm(c byte) []byte {
 	body := cat(
 		[]byte{0x42, 0x01, 0x10, 0x00, 0x21, 0x00},
 		[]byte{0x20, 0x00, 0x41}, sleb(int64(c)), []byte{0x10, 0x01},
