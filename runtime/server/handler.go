@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -124,6 +125,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rs *reqState) {
 }
 
 func (s *Server) logRequest(r *http.Request, rs *reqState, status int, d time.Duration) {
+	level := slog.LevelDebug
+	switch {
+	case isProbe(r.URL.Path):
+	case status >= 500:
+		level = slog.LevelWarn
+	case status >= 400:
+		level = slog.LevelInfo
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return // the common case: no per-request allocations
+	}
 	attrs := []any{"id", rs.id, "method", r.Method, "path", r.URL.Path, "status", status, "took", d, "remote", r.RemoteAddr}
 	if rs.who != nil {
 		attrs = append(attrs, "token", rs.who.name)
@@ -134,16 +146,7 @@ func (s *Server) logRequest(r *http.Request, rs *reqState, status int, d time.Du
 			attrs = append(attrs, "audit_id", rs.problem.AuditID)
 		}
 	}
-	switch {
-	case isProbe(r.URL.Path):
-		s.log.Debug("request", attrs...)
-	case status >= 500:
-		s.log.Warn("request", attrs...)
-	case status >= 400:
-		s.log.Info("request", attrs...)
-	default:
-		s.log.Debug("request", attrs...)
-	}
+	s.log.Log(r.Context(), level, "request", attrs...)
 }
 
 // statusWriter records the status for the access log. It forwards

@@ -139,6 +139,7 @@ type harnessOpts struct {
 	grants   string
 	extra    []server.Option
 	noTokens bool
+	quiet    bool // log at info (benchmarks): no per-request lines
 }
 
 func startServer(t testing.TB, o harnessOpts) *harness {
@@ -179,7 +180,11 @@ func startServer(t testing.TB, o harnessOpts) *harness {
 	if o.cfg != nil {
 		o.cfg(cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(&syncWriter{b: h.Logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if o.quiet {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(&syncWriter{b: h.Logs}, &slog.HandlerOptions{Level: level}))
 	opts := []server.Option{server.WithRegistry(reg), server.WithConfig(cfg), server.WithMetrics(m, prom), server.WithLogger(logger),
 		server.WithGrantsFile(h.Grants), server.WithAudit(func(a server.AdminAction) { h.Audit.ch <- a }), server.WithVersion("test")}
 	if o.watch {

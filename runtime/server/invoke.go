@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -55,11 +54,11 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		mSkill = name
-		if slices.Contains(lease.Plugin.Functions(), fn) {
-			mFn = fn
-		}
 		if err := lease.Skill.ValidateInput(fn, input); err != nil {
 			lease.Release()
+			if !errors.Is(err, skill.ErrUnknownFunction) {
+				mFn = fn // declared in reef.yaml: a bounded label
+			}
 			fail(inputProblem(err))
 			return
 		}
@@ -72,6 +71,9 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
 		out, err := lease.Plugin.Call(r.Context(), fn, input)
 		ran = s.now().Sub(start)
+		if engine.KindOf(err) != engine.KindNotFound {
+			mFn = fn // it exists: a bounded label
+		}
 		release()
 		version := lease.Skill.Version()
 		lease.Release()
@@ -84,7 +86,7 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		}
 		outcome = metrics.OutcomeOK
 		h := w.Header()
-		if json.Valid(out) {
+		if looksJSON(out) && json.Valid(out) {
 			h.Set("Content-Type", "application/json")
 		} else {
 			h.Set("Content-Type", "application/octet-stream")
@@ -229,4 +231,19 @@ func outcomeOf(code string) metrics.Outcome {
 		return metrics.OutcomeForbidden
 	}
 	return metrics.OutcomeError
+}
+
+// looksJSON is a cheap first check before json.Valid: a JSON text starts
+// (after whitespace) with one of {["-0123456789tfn.
+func looksJSON(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[', '"', '-', 't', 'f', 'n', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			return true
+		}
+		return false
+	}
+	return false
 }
