@@ -36,7 +36,7 @@ func exercise(m *metrics.Metrics) {
 	rec := m.Recorder()
 	rec.Record(policy.Decision{Skill: "hello", Capability: policy.CapHTTP, Allowed: false})
 	rec.Record(policy.Decision{Skill: "hello", Capability: policy.CapHTTP, Allowed: true}) // allowed: not counted
-	rec.Record(policy.Decision{Skill: "hello", Capability: "teleport", Allowed: false})  // unknown capability
+	rec.Record(policy.Decision{Skill: "hello", Capability: "teleport", Allowed: false})    // unknown capability
 }
 
 func TestGoldenExposition(t *testing.T) {

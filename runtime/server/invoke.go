@@ -54,11 +54,11 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		mSkill = name
+		if _, ok := lease.Skill.Function(fn); ok {
+			mFn = fn // declared in reef.yaml: a bounded label
+		}
 		if err := lease.Skill.ValidateInput(fn, input); err != nil {
 			lease.Release()
-			if !errors.Is(err, skill.ErrUnknownFunction) {
-				mFn = fn // declared in reef.yaml: a bounded label
-			}
 			fail(inputProblem(err))
 			return
 		}
