@@ -28,6 +28,8 @@ const (
 	DefaultMaxRequests = 1000
 	// DefaultMaxSteps caps the actions of one run() call.
 	DefaultMaxSteps = 100
+	// DefaultWarm is the number of prewarmed contexts.
+	DefaultWarm = 1
 	// DefaultSelectorTimeout bounds an element lookup.
 	DefaultSelectorTimeout = 5 * time.Second
 	// DefaultStartTimeout bounds starting (or connecting to) the browser.
@@ -86,6 +88,11 @@ type Options struct {
 	// address rules). Tests pass a Guard with a stub resolver and
 	// internal/netguard's dialer.
 	Dial DialFunc
+	// Warm is how many confined contexts are kept ready (created, with no
+	// policy, refusing everything) once the browser runs, so that a call
+	// does not wait for a new tab; they are extra to MaxContexts. 0 means
+	// the default (1); negative disables prewarming.
+	Warm int
 	// SelectorTimeout bounds how long an element lookup (html and
 	// screenshot "selector", run's click/type/text/attr/screenshot) waits
 	// for its element; run's "wait" waits until the call deadline.
@@ -132,8 +139,10 @@ type Module struct {
 	waiting int
 	closed  bool
 
-	calls    sync.WaitGroup
-	fallback *fallbackProxy
+	calls     sync.WaitGroup
+	fallback  *fallbackProxy
+	warm      chan *session
+	refilling bool
 }
 
 // New returns the module. It starts nothing.
@@ -159,6 +168,9 @@ func New(opts Options) *Module {
 	if opts.MaxSteps <= 0 {
 		opts.MaxSteps = DefaultMaxSteps
 	}
+	if opts.Warm == 0 {
+		opts.Warm = DefaultWarm
+	}
 	if opts.SelectorTimeout <= 0 {
 		opts.SelectorTimeout = DefaultSelectorTimeout
 	}
@@ -177,7 +189,7 @@ func New(opts Options) *Module {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Module{opts: opts, log: log, sem: make(chan struct{}, opts.MaxContexts)}
+	return &Module{opts: opts, log: log, sem: make(chan struct{}, opts.MaxContexts), warm: make(chan *session, max(opts.Warm, 0))}
 }
 
 // Name implements abi.Module.
@@ -221,6 +233,7 @@ func (m *Module) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	m.calls.Wait()
+	m.drainWarm()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var err error

@@ -51,7 +51,7 @@ func (m *Module) handle(op opKind) abi.Handler {
 			m.calls.Done()
 			return nil, err
 		}
-		s, err := m.openSession(c, deadline)
+		s, err := m.openSession(c, deadline, r.Width, r.Height)
 		if err != nil {
 			m.release()
 			m.calls.Done()
@@ -61,9 +61,6 @@ func (m *Module) handle(op opKind) abi.Handler {
 			s.close()
 			m.calls.Done()
 		}()
-		if err := s.viewport(r.Width, r.Height); err != nil {
-			return nil, err
-		}
 		var out []byte
 		switch op {
 		case opText:
@@ -95,10 +92,7 @@ func (s *session) viewport(w, h int) error {
 	if h == 0 {
 		h = DefaultHeight
 	}
-	if err := chromedp.Do(s.ctx, chromedp.EmulateViewport(int64(w), int64(h))); err != nil {
-		return s.m.browserError("set viewport", s.bp, err)
-	}
-	return nil
+	return chromedp.Do(s.ctx, chromedp.EmulateViewport(int64(w), int64(h)))
 }
 
 // navigate loads u and waits for its load event. A load refused by the

@@ -37,11 +37,13 @@ const proxyDialTimeout = 15 * time.Second
 type callProxy struct {
 	ln   net.Listener
 	srv  *http.Server
-	pol  *policy.Policy
+	// pol is the call's policy, set by bind; nil (an unbound, prewarmed
+	// proxy) refuses everything.
+	pol  atomic.Pointer[policy.Policy]
 	dial DialFunc
 	tr   *http.Transport
 	rp   *httputil.ReverseProxy
-	log  *slog.Logger
+	log  atomic.Pointer[slog.Logger]
 
 	ctx    context.Context // ends at Close: stops tunnel dials
 	cancel context.CancelFunc
@@ -56,17 +58,18 @@ type callProxy struct {
 	wg      sync.WaitGroup
 }
 
-func newCallProxy(pol *policy.Policy, dial DialFunc, logger *slog.Logger, maxRequests int) (*callProxy, error) {
+func newCallProxy(dial DialFunc, logger *slog.Logger, maxRequests int) (*callProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("browser: proxy listen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &callProxy{ln: ln, pol: pol, dial: dial, log: logger, ctx: ctx, cancel: cancel, maxRequests: int64(maxRequests), tunnels: map[net.Conn]struct{}{}}
+	p := &callProxy{ln: ln, dial: dial, ctx: ctx, cancel: cancel, maxRequests: int64(maxRequests), tunnels: map[net.Conn]struct{}{}}
+	p.log.Store(logger)
 	p.tr = &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return p.dial(ctx, p.pol, policy.CapBrowser, network, addr)
+			return p.dial(ctx, p.pol.Load(), policy.CapBrowser, network, addr)
 		},
 		MaxIdleConnsPerHost:    8,
 		IdleConnTimeout:        30 * time.Second,
@@ -90,6 +93,12 @@ func newCallProxy(pol *policy.Policy, dial DialFunc, logger *slog.Logger, maxReq
 	}
 	p.wg.Go(func() { _ = p.srv.Serve(ln) })
 	return p, nil
+}
+
+// bind sets the call's policy and logger.
+func (p *callProxy) bind(pol *policy.Policy, logger *slog.Logger) {
+	p.log.Store(logger)
+	p.pol.Store(pol)
 }
 
 // URL is the proxy's address for Target.createBrowserContext.
@@ -130,13 +139,14 @@ func (p *callProxy) noteDenial(err error) {
 
 // ServeHTTP implements http.Handler.
 func (p *callProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	pol := p.pol.Load()
 	if n := p.requests.Add(1); n > p.maxRequests {
-		err := p.pol.Deny(policy.CapBrowser, r.Host, fmt.Sprintf("more than %d requests in one call", p.maxRequests))
+		err := pol.Deny(policy.CapBrowser, r.Host, fmt.Sprintf("more than %d requests in one call", p.maxRequests))
 		p.refuse(w, err)
 		return
 	}
 	if r.Method == http.MethodConnect {
-		p.connect(w, r)
+		p.connect(w, r, pol)
 		return
 	}
 	if !r.URL.IsAbs() || r.URL.Scheme != "http" || r.URL.Host == "" {
@@ -146,10 +156,10 @@ func (p *callProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	host, port, err := splitTarget(r.URL.Host, 80)
 	if err != nil {
-		p.refuse(w, p.pol.Deny(policy.CapBrowser, r.URL.Host, err.Error()))
+		p.refuse(w, pol.Deny(policy.CapBrowser, r.URL.Host, err.Error()))
 		return
 	}
-	if err := p.pol.CheckBrowser("http", host, port); err != nil {
+	if err := pol.CheckBrowser("http", host, port); err != nil {
 		p.refuse(w, err)
 		return
 	}
@@ -157,18 +167,18 @@ func (p *callProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // connect tunnels one CONNECT request.
-func (p *callProxy) connect(w http.ResponseWriter, r *http.Request) {
+func (p *callProxy) connect(w http.ResponseWriter, r *http.Request, pol *policy.Policy) {
 	host, port, err := splitTarget(r.Host, 0)
 	if err != nil {
-		p.refuse(w, p.pol.Deny(policy.CapBrowser, r.Host, err.Error()))
+		p.refuse(w, pol.Deny(policy.CapBrowser, r.Host, err.Error()))
 		return
 	}
-	if err := p.pol.CheckBrowser(connectScheme(p.pol, host, port), host, port); err != nil {
+	if err := pol.CheckBrowser(connectScheme(pol, host, port), host, port); err != nil {
 		p.refuse(w, err)
 		return
 	}
 	dctx, cancel := context.WithTimeout(p.ctx, proxyDialTimeout)
-	up, err := p.dial(dctx, p.pol, policy.CapBrowser, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	up, err := p.dial(dctx, pol, policy.CapBrowser, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	cancel()
 	if err != nil {
 		p.upstreamError(w, r, err)
@@ -245,7 +255,7 @@ func (p *callProxy) upstreamError(w http.ResponseWriter, _ *http.Request, err er
 		p.refuse(w, err)
 		return
 	}
-	p.log.Debug("browser: proxy upstream error", "err", err)
+	p.log.Load().Debug("browser: proxy upstream error", "err", err)
 	http.Error(w, "reef browser proxy: upstream unreachable", http.StatusBadGateway)
 }
 

@@ -27,23 +27,29 @@ const cleanupTimeout = 5 * time.Second
 // session is one call's confined browser context: a fresh incognito
 // BrowserContext whose only proxy is the call's callProxy, downloads
 // denied, document requests checked through CDP Fetch interception, and
-// popups closed. It is used by one goroutine (the handler); CDP event
-// callbacks run on chromedp's reader goroutine and hand work to new
-// goroutines.
+// popups closed. Sessions are created ahead of time (see Options.Warm)
+// with no policy — their proxy and checks refuse everything — and bound to
+// one call's policy and deadline just before it navigates; a session is
+// never reused. CDP event callbacks run on chromedp's reader goroutine and
+// hand work to new goroutines.
 type session struct {
 	m      *Module
-	pol    *policy.Policy
 	bp     *browserProc
 	proxy  *callProxy
 	bctxID cdp.BrowserContextID
 
 	tabCtx    context.Context
 	tabCancel context.CancelFunc
-	// ctx is the context every action runs with: the tab's context with
-	// the call deadline, also cancelled when the guest call ends.
+
+	// Set by bind, before the call loads anything. ctx is the context
+	// every action runs with: the tab's context with the call deadline,
+	// also cancelled when the guest call ends.
+	pol       *policy.Policy
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stopAfter func() bool
+	// bound is what event callbacks read (they run on other goroutines).
+	bound atomic.Pointer[binding]
 
 	tgt    atomic.Pointer[chromedp.Target]
 	pages  atomic.Int64
@@ -53,21 +59,29 @@ type session struct {
 	denials []error
 }
 
-// openSession creates the call's browser context. A browser that died
-// since the last call is restarted (once) before anything runs in it.
-func (m *Module) openSession(c abi.Call, deadline time.Time) (*session, error) {
+type binding struct {
+	pol *policy.Policy
+	ctx context.Context
+}
+
+// openSession returns a confined context bound to the call, with its
+// viewport set: a warm one if available, else a new one. A browser that
+// died since the last call is restarted, and the call retried once, as
+// long as nothing of the call has run yet.
+func (m *Module) openSession(c abi.Call, deadline time.Time, width, height int) (*session, error) {
 	ctx, cancel := context.WithDeadline(c.Context(), deadline)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		bp, err := m.browser(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s, err := m.newSession(ctx, c, bp, deadline)
+		s, bp, err := m.session(ctx)
 		if err == nil {
-			return s, nil
+			s.bind(c, deadline)
+			if err = s.viewport(width, height); err == nil {
+				m.refill()
+				return s, nil
+			}
+			s.dispose()
 		}
-		if attempt == 0 && !bp.alive() && ctx.Err() == nil {
+		if attempt == 0 && bp != nil && !bp.alive() && ctx.Err() == nil {
 			m.log.Warn("browser: the browser died before the call started; restarting", "err", err)
 			continue
 		}
@@ -75,9 +89,24 @@ func (m *Module) openSession(c abi.Call, deadline time.Time) (*session, error) {
 	}
 }
 
-func (m *Module) newSession(ctx context.Context, c abi.Call, bp *browserProc, deadline time.Time) (_ *session, err error) {
-	s := &session{m: m, pol: c.Policy(), bp: bp}
-	s.proxy, err = newCallProxy(s.pol, m.opts.Dial, c.Logger(), m.opts.MaxRequests)
+// session returns an unbound session: a warm one, or a new one.
+func (m *Module) session(ctx context.Context) (*session, *browserProc, error) {
+	if s := m.takeWarm(); s != nil {
+		return s, s.bp, nil
+	}
+	bp, err := m.browser(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := m.newSession(ctx, bp)
+	return s, bp, err
+}
+
+// newSession creates an unbound session: browser context with its proxy,
+// downloads denied, a tab with Fetch interception on.
+func (m *Module) newSession(ctx context.Context, bp *browserProc) (_ *session, err error) {
+	s := &session{m: m, bp: bp}
+	s.proxy, err = newCallProxy(m.opts.Dial, m.log, m.opts.MaxRequests)
 	if err != nil {
 		return nil, err
 	}
@@ -104,23 +133,112 @@ func (m *Module) newSession(ctx context.Context, c abi.Call, bp *browserProc, de
 		return nil, fmt.Errorf("deny downloads: %w", err)
 	}
 	s.tabCtx, s.tabCancel = chromedp.NewContext(bp.ctx, chromedp.WithExistingBrowserContext(s.bctxID), chromedp.WithListener(s.onEvent))
-	s.ctx, s.cancel = context.WithDeadline(s.tabCtx, deadline)
-	s.stopAfter = context.AfterFunc(c.Context(), s.cancel)
-	_, err = chromedp.Run(s.ctx, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		s.tgt.Store(t)
-		// Pause every document request (navigations, redirect hops,
-		// frames in this process) so its scheme, host and the page cap
-		// are checked before it is sent. Subresources, workers,
-		// out-of-process frames and popups are confined by the proxy.
-		_, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
-			{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
-		}})
-		return chromedp.Void{}, err
-	})
+	// The first Run binds the tab's lifetime to the context it gets, so
+	// it gets the tab context itself; ctx only bounds the wait.
+	done := make(chan error, 1)
+	go func() {
+		_, err := chromedp.Run(s.tabCtx, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			s.tgt.Store(t)
+			// Pause every document request (navigations, redirect hops,
+			// frames in this process) so that its scheme, host and the
+			// page cap are checked before it is sent. Subresources,
+			// workers, out-of-process frames and popups are confined by
+			// the proxy.
+			_, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+				{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
+			}})
+			return chromedp.Void{}, err
+		})
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open tab: %w", err)
 	}
 	return s, nil
+}
+
+// bind gives the session to one call.
+func (s *session) bind(c abi.Call, deadline time.Time) {
+	s.pol = c.Policy()
+	s.ctx, s.cancel = context.WithDeadline(s.tabCtx, deadline)
+	s.stopAfter = context.AfterFunc(c.Context(), s.cancel)
+	s.bound.Store(&binding{pol: s.pol, ctx: s.ctx})
+	s.proxy.bind(s.pol, c.Logger())
+}
+
+// takeWarm returns a ready session of the running browser, or nil.
+func (m *Module) takeWarm() *session {
+	for {
+		select {
+		case s := <-m.warm:
+			m.mu.Lock()
+			ok := s.bp == m.cur && s.bp.alive()
+			m.mu.Unlock()
+			if ok {
+				return s
+			}
+			go s.dispose()
+		default:
+			return nil
+		}
+	}
+}
+
+// refill tops the warm pool up in the background, if the browser runs.
+func (m *Module) refill() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.refilling || m.opts.Warm <= 0 || len(m.warm) >= cap(m.warm) || m.cur == nil || !m.cur.alive() {
+		return
+	}
+	m.refilling = true
+	bp := m.cur
+	m.calls.Go(func() {
+		defer func() {
+			m.mu.Lock()
+			m.refilling = false
+			m.mu.Unlock()
+		}()
+		for len(m.warm) < cap(m.warm) && bp.alive() {
+			ctx, cancel := context.WithTimeout(context.Background(), m.opts.StartTimeout)
+			s, err := m.newSession(ctx, bp)
+			cancel()
+			if err != nil {
+				m.log.Debug("browser: prewarm a context", "err", err)
+				return
+			}
+			m.mu.Lock()
+			closed := m.closed
+			m.mu.Unlock()
+			if closed {
+				s.dispose()
+				return
+			}
+			select {
+			case m.warm <- s:
+			default:
+				s.dispose()
+				return
+			}
+		}
+	})
+}
+
+// drainWarm disposes the warm sessions (Close).
+func (m *Module) drainWarm() {
+	for {
+		select {
+		case s := <-m.warm:
+			s.dispose()
+		default:
+			return
+		}
+	}
 }
 
 // onEvent runs on chromedp's reader goroutine: it must not block or send
@@ -142,19 +260,24 @@ func (s *session) decideRequest(ev *fetch.EventRequestPaused) {
 	if t == nil {
 		return
 	}
+	// An unbound session has no policy: everything is refused.
+	b := s.bound.Load()
+	if b == nil {
+		b = &binding{ctx: s.tabCtx}
+	}
 	raw := ev.Request.URL + ev.Request.URLFragment
 	var err error
 	if n := s.pages.Add(1); n > int64(s.m.opts.MaxPages) {
-		err = s.pol.Deny(policy.CapBrowser, clipValue(raw), fmt.Sprintf("more than %d page loads in one call", s.m.opts.MaxPages))
+		err = b.pol.Deny(policy.CapBrowser, clipValue(raw), fmt.Sprintf("more than %d page loads in one call", s.m.opts.MaxPages))
 	} else {
-		_, err = checkURL(s.pol, raw)
+		_, err = checkURL(b.pol, raw)
 	}
 	if err != nil {
 		s.noteDenial(err)
-		_, _ = cdp.Call(s.ctx, t, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		_, _ = cdp.Call(b.ctx, t, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
 		return
 	}
-	_, _ = cdp.Call(s.ctx, t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+	_, _ = cdp.Call(b.ctx, t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 }
 
 // closePopup closes every other page of the call's browser context: a
@@ -168,7 +291,11 @@ func (s *session) closePopup(info *target.Info) {
 	if _, loaded := s.popups.LoadOrStore(info.TargetID, struct{}{}); loaded {
 		return
 	}
-	s.noteDenial(s.pol.Deny(policy.CapBrowser, clipValue(info.URL), "popup windows are not allowed (closed)"))
+	var pol *policy.Policy
+	if b := s.bound.Load(); b != nil {
+		pol = b.pol
+	}
+	s.noteDenial(pol.Deny(policy.CapBrowser, clipValue(info.URL), "popup windows are not allowed (closed)"))
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		defer cancel()
