@@ -2,11 +2,7 @@
 
 package reef
 
-import (
-	"encoding/json"
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // InputBytes returns the call's input.
 func InputBytes() []byte {
@@ -18,30 +14,14 @@ func InputBytes() []byte {
 	return b
 }
 
-// InputJSON decodes the input into v; invalid JSON is an error that names
-// the problem.
-func InputJSON(v any) error {
-	if err := json.Unmarshal(InputBytes(), v); err != nil {
-		return fmt.Errorf("invalid JSON input: %w", err)
-	}
-	return nil
-}
+// InputString returns the call's input as a string.
+func InputString() string { return string(InputBytes()) }
 
 // Output sets the call's output.
 func Output(b []byte) { writeOutput(b) }
 
 // OutputString sets the output to s.
 func OutputString(s string) { Output([]byte(s)) }
-
-// OutputJSON sets the output to v encoded as JSON.
-func OutputJSON(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding output: %w", err)
-	}
-	Output(b)
-	return nil
-}
 
 // SetError sets the call's error message.
 func SetError(err error) {
@@ -56,16 +36,22 @@ func Config(key string) (string, bool) {
 	if h == 0 {
 		return "", false
 	}
-	return string(load(h)), true
+	v := load(h)
+	extismFree(h)
+	return string(v), true
 }
 
 // Var returns an Extism var (shared by the skill version's instances).
 func Var(key string) ([]byte, bool) {
-	h := extismVarGet(store([]byte(key)))
+	k := store([]byte(key))
+	h := extismVarGet(k)
+	extismFree(k)
 	if h == 0 {
 		return nil, false
 	}
-	return load(h), true
+	v := load(h)
+	extismFree(h)
+	return v, true
 }
 
 // SetVar sets an Extism var; nil deletes it.
@@ -74,7 +60,12 @@ func SetVar(key string, value []byte) {
 	if value != nil {
 		v = store(value)
 	}
-	extismVarSet(store([]byte(key)), v)
+	k := store([]byte(key))
+	extismVarSet(k, v)
+	extismFree(k)
+	if v != 0 {
+		extismFree(v)
+	}
 }
 
 // Log levels.
@@ -98,32 +89,11 @@ func Log(level int, msg string) {
 	default:
 		extismLogInfo(h)
 	}
+	extismFree(h)
 }
 
-// Logf formats and logs at info level.
-func Logf(format string, args ...any) { Log(LevelInfo, fmt.Sprintf(format, args...)) }
-
-// Run decodes the JSON input into In, calls fn, and encodes its result as
-// JSON output. It returns the exit code for the //go:wasmexport shim.
-func Run[In, Out any](fn func(In) (Out, error)) int32 {
-	var in In
-	if err := InputJSON(&in); err != nil {
-		SetError(err)
-		return 1
-	}
-	out, err := fn(in)
-	if err != nil {
-		SetError(err)
-		return 1
-	}
-	if err := OutputJSON(out); err != nil {
-		SetError(err)
-		return 1
-	}
-	return 0
-}
-
-// RunBytes is Run for raw bytes.
+// RunBytes runs fn on the raw input and sets its result as the output.
+// It returns the exit code for the //go:wasmexport shim.
 func RunBytes(fn func([]byte) ([]byte, error)) int32 {
 	out, err := fn(InputBytes())
 	if err != nil {
@@ -134,6 +104,30 @@ func RunBytes(fn func([]byte) ([]byte, error)) int32 {
 	return 0
 }
 
-// ErrDenied is matched (errors.Is) by errors a capability call returns when
-// the host denied it.
-var ErrDenied = errors.New("capability not granted")
+// RunString is RunBytes for strings.
+func RunString(fn func(string) (string, error)) int32 {
+	out, err := fn(InputString())
+	if err != nil {
+		SetError(err)
+		return 1
+	}
+	OutputString(out)
+	return 0
+}
+
+// errEmptyInput is returned by InputValue for an empty input.
+var errEmptyInput = errors.New("invalid JSON input: the input is empty")
+
+// InputValue parses the JSON input without reflection (see ParseJSON);
+// invalid JSON is an error naming the byte offset.
+func InputValue() (any, error) {
+	b := InputBytes()
+	if len(b) == 0 {
+		return nil, errEmptyInput
+	}
+	v, err := ParseJSON(b)
+	if err != nil {
+		return nil, errors.Join(errors.New("invalid JSON input"), err)
+	}
+	return v, nil
+}

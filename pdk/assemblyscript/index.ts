@@ -1,0 +1,3 @@
+// Package entry of @reefhq/as-pdk: `import * as reef from "@reefhq/as-pdk"`.
+export * from "./assembly/index";
+export * from "./assembly/json";
