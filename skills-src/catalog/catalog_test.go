@@ -1,0 +1,382 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	hostfs "github.com/reefhq/reef/hostfuncs/fs"
+	hosthttp "github.com/reefhq/reef/hostfuncs/http"
+	hostkv "github.com/reefhq/reef/hostfuncs/kv"
+	"github.com/reefhq/reef/internal/netguard"
+	"github.com/reefhq/reef/runtime/engine"
+	"github.com/reefhq/reef/runtime/policy"
+	"github.com/reefhq/reef/runtime/skill"
+)
+
+// minSkills is the size the bundled catalog must keep.
+const minSkills = 14
+
+// skillsRef is the pinned Agent Skills reference validator (npm).
+const skillsRef = "skills-ref@0.1.5"
+
+// goldenCase is one tests/*.json file of a skill.
+type goldenCase struct {
+	Function string            `json:"function"`
+	Input    json.RawMessage   `json:"input"`
+	Config   map[string]string `json:"config"`
+	// Exactly one of the three expectations.
+	Output         json.RawMessage `json:"output"`
+	OutputContains *string         `json:"output_contains"`
+	Error          *string         `json:"error"`
+}
+
+// skillDirs lists the folders of skills-src that hold a SKILL.md.
+func skillDirs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", e.Name(), skill.SkillFile)); err == nil {
+			dirs = append(dirs, filepath.Join("..", e.Name()))
+		}
+	}
+	return dirs
+}
+
+func TestCatalogSize(t *testing.T) {
+	if n := len(skillDirs(t)); n < minSkills {
+		t.Errorf("skills-src holds %d skills, the catalog promises at least %d", n, minSkills)
+	}
+}
+
+// wasmName reads the module path from reef.yaml without needing the
+// module itself.
+func wasmName(t *testing.T, dir string) string {
+	t.Helper()
+	y, err := os.ReadFile(filepath.Join(dir, skill.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := skill.ParseManifest(filepath.Join(dir, skill.ManifestFile), y)
+	if err != nil {
+		t.Fatalf("reef.yaml: %v", err)
+	}
+	return m.Wasm
+}
+
+func newEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	ctx := context.Background()
+	guard := netguard.New(t)
+	kv, err := hostkv.Open(hostkv.Options{Path: filepath.Join(t.TempDir(), "kv.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kv.Close() })
+	web := hosthttp.New(hosthttp.Options{Dialer: guard.Dialer(), Timeout: 5 * time.Second})
+	t.Cleanup(func() { _ = web.Close() })
+	eng, err := engine.New(ctx, engine.NewConfig().WithModules(hostfs.New(hostfs.Options{}), web, kv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close(ctx) })
+	return eng
+}
+
+func TestSkills(t *testing.T) {
+	eng := newEngine(t)
+	for _, dir := range skillDirs(t) {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			md, err := os.ReadFile(filepath.Join(dir, skill.SkillFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// ParseFrontmatter checks name == folder from the file path.
+			fm, docs, err := skill.ParseFrontmatter(filepath.Join(dir, skill.SkillFile), md)
+			if err != nil {
+				t.Fatalf("SKILL.md: %v", err)
+			}
+			if fm.Name != name {
+				t.Errorf("SKILL.md name %q, folder %q", fm.Name, name)
+			}
+			if len(strings.TrimSpace(docs)) < 150 {
+				t.Errorf("SKILL.md body has %d characters; document every function with an example", len(strings.TrimSpace(docs)))
+			}
+			wasm := wasmName(t, dir)
+			if _, err := os.Stat(filepath.Join(dir, wasm)); err != nil {
+				t.Fatalf("%s: module %s is missing: run make skills (reef build %s) first", name, wasm, dir)
+			}
+			s, err := skill.Load(dir)
+			if err != nil {
+				t.Fatalf("skill.Load: %v", err)
+			}
+			cases, err := filepath.Glob(filepath.Join(dir, "tests", "*.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cases) == 0 {
+				t.Fatalf("%s has no tests/*.json golden cases", name)
+			}
+			for _, f := range s.Manifest.Functions {
+				if !coversFunction(t, cases, f.Name) {
+					t.Errorf("function %s has no golden case in tests/", f.Name)
+				}
+			}
+			plugins := map[string]*engine.Plugin{}
+			t.Cleanup(func() {
+				for _, pl := range plugins {
+					pl.Close(context.Background())
+				}
+			})
+			for _, file := range cases {
+				t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+					runCase(t, eng, s, plugins, file)
+				})
+			}
+		})
+	}
+}
+
+func coversFunction(t *testing.T, files []string, fn string) bool {
+	for _, file := range files {
+		var c goldenCase
+		if b, err := os.ReadFile(file); err == nil && json.Unmarshal(b, &c) == nil && c.Function == fn {
+			return true
+		}
+	}
+	return false
+}
+
+func loadCase(t *testing.T, file string) goldenCase {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c goldenCase
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	n := 0
+	for _, set := range []bool{c.Output != nil, c.OutputContains != nil, c.Error != nil} {
+		if set {
+			n++
+		}
+	}
+	if c.Function == "" || n != 1 {
+		t.Fatalf("%s: a case names a function and exactly one of output, output_contains, error", file)
+	}
+	return c
+}
+
+// input turns the case's input into call bytes: a JSON string is passed
+// as its text, anything else as its JSON encoding.
+func input(c goldenCase) []byte {
+	var s string
+	if json.Unmarshal(c.Input, &s) == nil {
+		return []byte(s)
+	}
+	return c.Input
+}
+
+func runCase(t *testing.T, eng *engine.Engine, s *skill.Skill, plugins map[string]*engine.Plugin, file string) {
+	c := loadCase(t, file)
+	in := input(c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Inputs are checked against the function's schema first, as reef run
+	// and the server do.
+	var out []byte
+	err := s.ValidateInput(c.Function, in)
+	if err == nil {
+		key := fmt.Sprint(c.Config)
+		pl := plugins[key]
+		if pl == nil {
+			pol, perr := policy.Compute(s, nil, nil)
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			pl, perr = eng.Load(ctx, s, pol, engine.LoadOptions{Config: c.Config})
+			if perr != nil {
+				t.Fatalf("engine.Load: %v", perr)
+			}
+			plugins[key] = pl
+		}
+		out, err = pl.Call(ctx, c.Function, in)
+	}
+	switch {
+	case c.Error != nil:
+		if err == nil {
+			t.Fatalf("want an error containing %q, got output %s", *c.Error, out)
+		}
+		if !strings.Contains(err.Error(), *c.Error) {
+			t.Fatalf("want an error containing %q, got %v", *c.Error, err)
+		}
+	case err != nil:
+		t.Fatalf("call %s: %v", c.Function, err)
+	case c.OutputContains != nil:
+		if !strings.Contains(string(out), *c.OutputContains) {
+			t.Fatalf("output does not contain %q:\n%s", *c.OutputContains, out)
+		}
+	default:
+		if !sameOutput(c.Output, out) {
+			t.Fatalf("output differs\nwant %s\ngot  %s", c.Output, out)
+		}
+	}
+}
+
+// sameOutput compares a JSON output with the expected JSON value, numbers
+// by exact value; an output that is not JSON must equal an expected string.
+func sameOutput(want json.RawMessage, got []byte) bool {
+	w, err := decodeExact(want)
+	if err != nil {
+		return false
+	}
+	g, err := decodeExact(got)
+	if err != nil {
+		s, ok := w.(string)
+		return ok && s == string(got)
+	}
+	if reflect.DeepEqual(w, g) {
+		return true
+	}
+	// A plain-text output that happens to be valid JSON (a number, say)
+	// may also be given as a string.
+	s, ok := w.(string)
+	return ok && s == string(got)
+}
+
+// decodeExact decodes JSON with numbers as exact rationals.
+func decodeExact(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if d.More() {
+		return nil, errors.New("data after the JSON value")
+	}
+	return normalise(v), nil
+}
+
+func normalise(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		r, ok := new(big.Rat).SetString(x.String())
+		if !ok {
+			return x.String()
+		}
+		return r.RatString()
+	case []any:
+		for i := range x {
+			x[i] = normalise(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = normalise(x[k])
+		}
+	}
+	return v
+}
+
+// validatorScript validates every folder given on the command line with
+// the skills-ref library found on PATH (npx puts its bin directory there)
+// and prints one JSON line {dir: [errors]}.
+const validatorScript = `
+import { realpathSync, existsSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+let cli = null;
+for (const d of (process.env.PATH || "").split(path.delimiter)) {
+  const p = path.join(d, "skills-ref");
+  if (existsSync(p)) { cli = realpathSync(p); break; }
+}
+if (!cli) { console.error("skills-ref is not on PATH"); process.exit(2); }
+const { validate } = await import(pathToFileURL(path.join(path.dirname(cli), "validator.js")).href);
+const out = {};
+for (const dir of process.argv.slice(2)) out[dir] = (await validate(dir)).map(String);
+console.log(JSON.stringify(out));
+`
+
+// TestAgentSkillsValidator runs the Agent Skills reference validator
+// (npm skills-ref, pinned) over every skill folder in one node process.
+// npx fetches the package from the npm registry once and then runs it
+// from its cache (--prefer-offline).
+func TestAgentSkillsValidator(t *testing.T) {
+	npx, err := exec.LookPath("npx")
+	if err != nil {
+		t.Fatalf("npx is not installed: install Node.js and npm (apt-get install nodejs npm) to run the Agent Skills validator %s", skillsRef)
+	}
+	script := filepath.Join(t.TempDir(), "validate.mjs")
+	if err := os.WriteFile(script, []byte(validatorScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, d := range skillDirs(t) {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, abs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npx, "--yes", "--prefer-offline", "-p", skillsRef, "-c", "node "+shellQuote(script)+" "+shellJoin(dirs))
+	cmd.Dir = t.TempDir()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	outb, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("npx %s: %v\n%s\n(npx needs the npm registry once to fetch %s; later runs use its cache)", skillsRef, err, stderr.String(), skillsRef)
+	}
+	var res map[string][]string
+	if err := json.Unmarshal(outb, &res); err != nil {
+		t.Fatalf("validator output: %v\n%s", err, outb)
+	}
+	names := make([]string, 0, len(res))
+	for d := range res {
+		names = append(names, d)
+	}
+	sort.Strings(names)
+	if len(names) != len(dirs) {
+		t.Fatalf("validator checked %d folders, want %d", len(names), len(dirs))
+	}
+	for _, d := range names {
+		if errs := res[d]; len(errs) > 0 {
+			t.Errorf("%s is not a valid Agent Skill: %s", filepath.Base(d), strings.Join(errs, "; "))
+		}
+	}
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func shellJoin(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = shellQuote(s)
+	}
+	return strings.Join(q, " ")
+}
