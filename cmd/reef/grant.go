@@ -14,7 +14,7 @@ import (
 // grantOptions are the capability flags shared by grant and revoke.
 type grantOptions struct {
 	fs, http, httpMethods, browser, mailAccount, mailSend, mailRead, secrets []string
-	browserEval, mailModify, pin, all                                         bool
+	browserEval, mailModify, pin, all                                        bool
 	kv, isolation                                                            string
 }
 
