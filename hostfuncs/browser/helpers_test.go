@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -288,10 +287,4 @@ func asDenial(err error) (*policy.Denial, error) {
 		return d, nil
 	}
 	return nil, errNoDenial
-}
-
-// hostOf returns the host:port of a URL.
-func hostOf(u string) string {
-	p, _ := url.Parse(u)
-	return p.Host
 }

@@ -35,8 +35,8 @@ const proxyDialTimeout = 15 * time.Second
 // Another local process that found the port in that window could use it,
 // but only toward the calling skill's granted hosts.
 type callProxy struct {
-	ln   net.Listener
-	srv  *http.Server
+	ln  net.Listener
+	srv *http.Server
 	// pol is the call's policy, set by bind; nil (an unbound, prewarmed
 	// proxy) refuses everything.
 	pol  atomic.Pointer[policy.Policy]
