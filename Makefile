@@ -97,19 +97,24 @@ test: deps testdata skills lint
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...
 	CGO_ENABLED=1 $(GO) test -race -timeout 15m ./...
 
-## run: build reef and the bundled skills, then run the hello skill
+## run: build reef and the bundled skills, then start the daemon on loopback (token printed once)
 run: deps build skills
-	@mkdir -p $(RUN_DIR)
 	$(REEF) --skill-dir skills-src run hello-c greet '{"name":"reef"}'; echo
-	$(REEF) --skill-dir skills-src list
+	SKILL_DIR=$(CURDIR)/skills-src $(REEF) serve
 
 ## bench: benchmarks with ratios against extism go-sdk and raw wazero (same run)
 bench: deps testdata skills
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./runtime/engine/ | tee $(BIN)/bench-engine.txt
+	@mkdir -p $(BIN)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m \
+	  ./runtime/engine/ ./runtime/server/ ./hostfuncs/... ./skills-src/... 2>&1 | $(GO) run ./internal/benchtable | tee $(BIN)/bench.txt
+
+## soak: long-running load against the daemon and hot reload (not part of make test)
+soak: deps testdata
+	REEF_SOAK=1 CGO_ENABLED=1 $(GO) test -race -run 'Soak|HotReload' -count 20 -timeout 60m ./runtime/registry/ ./runtime/server/
 
 ## clean: remove build outputs
 clean:
 	rm -rf $(BIN) .deps $(RUN_DIR)
 	find runtime -name '*.wasm' -path '*testdata*' -delete
 
-.PHONY: help deps build cross testdata skills lint test run bench clean
+.PHONY: help deps build cross testdata skills lint test run bench soak clean

@@ -13,16 +13,15 @@ import (
 // a copy, so a hot reload can derive a new config from the old one without
 // locks. Problems are reported by New, not by the With… methods.
 type Config struct {
-	cacheDir     string
-	logger       *slog.Logger
-	modules      []abi.Module
-	recorder     policy.Recorder
-	interpreter  bool
-	maxIdle      int
-	hostCalls    int
-	guestLogMax  int
-	guestLogLvl  slog.Level
-	compileLimit int
+	cacheDir    string
+	logger      *slog.Logger
+	modules     []abi.Module
+	recorder    policy.Recorder
+	interpreter bool
+	maxIdle     int
+	hostCalls   int
+	guestLogMax int
+	guestLogLvl slog.Level
 }
 
 // NewConfig returns the defaults: compiler backend where wazero has one

@@ -50,6 +50,11 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	for attempt := 0; ; attempt++ {
 		lease, p := s.acquire(name)
 		if p != nil {
+			if p.Code == CodeNotFound && !s.ready.Load() {
+				// The first scan is still loading skills: say so, rather
+				// than claim a skill that is about to appear does not exist.
+				p = problem(http.StatusServiceUnavailable, CodeUnavailable, "reef is still loading skills; retry shortly")
+			}
 			fail(p)
 			return
 		}
