@@ -452,3 +452,6 @@ func denialOf(err error) *policy.Denial {
 func jsonStr(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// fmtSscanf reads "<ok>/<count>".
+func fmtSscanf(s string, ok *int) (int, error) { return fmt.Sscanf(s, "%d/", ok) }

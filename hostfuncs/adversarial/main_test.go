@@ -190,4 +190,3 @@ func (w *world) compile(name, src string) error {
 	w.wasm[name] = b
 	return nil
 }
-
