@@ -93,7 +93,13 @@ func newEngine(t *testing.T) *engine.Engine {
 	t.Cleanup(func() { _ = kv.Close() })
 	web := hosthttp.New(hosthttp.Options{Dialer: guard.Dialer(), Timeout: 5 * time.Second})
 	t.Cleanup(func() { _ = web.Close() })
-	eng, err := engine.New(ctx, engine.NewConfig().WithModules(hostfs.New(hostfs.Options{}), web, kv))
+	cfg := engine.NewConfig().WithModules(hostfs.New(hostfs.Options{}), web, kv)
+	// Go skills take seconds to compile; wazero's on-disk cache (keyed by
+	// module digest and wazero version) makes reruns fast.
+	if dir, err := os.UserCacheDir(); err == nil {
+		cfg = cfg.WithCacheDir(filepath.Join(dir, "reef", "catalog-test"))
+	}
+	eng, err := engine.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +112,7 @@ func TestSkills(t *testing.T) {
 	for _, dir := range skillDirs(t) {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			md, err := os.ReadFile(filepath.Join(dir, skill.SkillFile))
 			if err != nil {
 				t.Fatal(err)
