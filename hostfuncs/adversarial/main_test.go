@@ -31,7 +31,7 @@ const (
 )
 
 // Skills using the capabilities under test, built from skills-src/.
-var bundledSkills = []string{}
+var bundledSkills = []string{"http-fetch", "file-search", "file-organizer", "kv-counter"}
 
 // w is the world every test shares: one engine with the real capability
 // modules, a granted and a forbidden loopback server, a stub resolver.
