@@ -40,12 +40,19 @@ type Case struct {
 	Grants         *policy.Grant     `json:"grants,omitempty"`
 }
 
-// inputBytes is the input as sent to the guest: a JSON string input is
-// passed as its text only when the function declares no schema; otherwise
-// the JSON itself.
-func (c *Case) inputBytes() []byte {
+// inputBytes is the input as sent to the guest: the JSON itself, except
+// that a JSON string is passed as its text when the function declares no
+// input schema (a text function).
+func (c *Case) inputBytes(s *skill.Skill) []byte {
 	if len(c.Input) == 0 {
 		return []byte{}
+	}
+	fn, _ := s.Function(c.Function)
+	if len(fn.Input) == 0 {
+		var text string
+		if json.Unmarshal(c.Input, &text) == nil {
+			return []byte(text)
+		}
 	}
 	return c.Input
 }
@@ -137,7 +144,7 @@ func RunCases(ctx context.Context, eng *engine.Engine, s *skill.Skill, cases []C
 }
 
 func runCase(ctx context.Context, eng *engine.Engine, s *skill.Skill, c Case, rec policy.Recorder) ([]byte, error) {
-	in := c.inputBytes()
+	in := c.inputBytes(s)
 	if !s.Bare {
 		if _, ok := s.Function(c.Function); !ok {
 			return nil, fmt.Errorf("reef.yaml declares no function %q", c.Function)

@@ -50,7 +50,11 @@ func newEngine(t testing.TB) *engine.Engine {
 // use the repository's PDK and go.mod) named name, removed at cleanup.
 func inRepoDir(t testing.TB, name string) string {
 	t.Helper()
-	base, err := os.MkdirTemp(filepath.Join(repoRoot(t), "runtime", "author", "testdata"), "inrepo-")
+	td := filepath.Join(repoRoot(t), "runtime", "author", "testdata")
+	if err := os.MkdirAll(td, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.MkdirTemp(td, "inrepo-")
 	if err != nil {
 		t.Fatal(err)
 	}
