@@ -12,4 +12,5 @@ var commandList = []func(*factory) *cobra.Command{
 	newGrantCmd,
 	newRevokeCmd,
 	newVersionCmd,
+	newNewCmd, newBuildCmd, newTestCmd,
 }
