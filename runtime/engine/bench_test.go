@@ -122,3 +122,32 @@ func extismPlugin(b testing.TB, name string) *extism.Plugin {
 	b.Cleanup(func() { _ = p.Close(ctx) })
 	return p
 }
+
+// BenchmarkInstance reports what one instance costs: the time to create it
+// (instantiate + _initialize, measured with isolation "call" and no
+// prewarming between calls being faster than the loop) and the memory a
+// pooled instance holds idle after a call.
+func BenchmarkInstance(b *testing.B) {
+	ctx := context.Background()
+	for _, fx := range []string{"greet_bulk", "greet_go"} {
+		b.Run(fx, func(b *testing.B) {
+			e := newEngine(b)
+			pooled := load(b, e, fixture(b, fx), skill.Limits{}, engine.LoadOptions{})
+			if _, err := pooled.Call(ctx, "greet", []byte("x")); err != nil {
+				b.Fatal(err)
+			}
+			mem := pooled.Stats().IdleMemoryBytes
+			s := fixture(b, fx)
+			s.Name += "-call"
+			s.Manifest.Isolation = skill.IsolationCall
+			pl := load(b, e, s, skill.Limits{}, engine.LoadOptions{})
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pl.Call(ctx, "empty", nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(mem), "bytes/instance")
+		})
+	}
+}

@@ -277,6 +277,7 @@ type Stats struct {
 	CompiledModules  int
 	IdleInstances    int
 	BusyInstances    int
+	IdleMemoryBytes  uint64
 	InstancesCreated uint64
 	Calls            uint64
 	Traps            uint64
@@ -296,6 +297,7 @@ func (e *Engine) Stats() Stats {
 		ps := p.Stats()
 		s.IdleInstances += ps.Idle
 		s.BusyInstances += ps.Busy
+		s.IdleMemoryBytes += ps.IdleMemoryBytes
 	}
 	s.InstancesCreated = e.instancesCreated.Load()
 	s.Calls, s.Traps, s.Timeouts = e.calls.Load(), e.traps.Load(), e.timeouts.Load()

@@ -42,6 +42,8 @@ type Plugin struct {
 	busy   int
 	live   int
 	closed bool
+	// warming is set while prewarm creates an instance.
+	warming bool
 	calls  atomic.Uint64
 }
 
@@ -128,13 +130,20 @@ func (p *Plugin) SetPolicy(np *policy.Policy) {
 type PluginStats struct {
 	Idle, Busy int
 	Calls      uint64
+	// IdleMemoryBytes is the linear memory plus kernel arena held by idle
+	// instances.
+	IdleMemoryBytes uint64
 }
 
 // Stats returns the pool counters.
 func (p *Plugin) Stats() PluginStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PluginStats{Idle: len(p.idle), Busy: p.busy, Calls: p.calls.Load()}
+	st := PluginStats{Idle: len(p.idle), Busy: p.busy, Calls: p.calls.Load()}
+	for _, in := range p.idle {
+		st.IdleMemoryBytes += uint64(cap(in.mem.buf)) + in.arena.Cap()
+	}
+	return st
 }
 
 // Call runs function fn with input and returns its output. Errors are
@@ -155,6 +164,9 @@ func (p *Plugin) Call(ctx context.Context, fn string, input []byte) ([]byte, err
 		p.busy--
 		p.mu.Unlock()
 		p.discard(in)
+		if in.pol.Isolation == skill.IsolationCall {
+			p.prewarm()
+		}
 	} else {
 		p.put(in)
 	}
@@ -184,6 +196,30 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 	}
 	in.counted = true
 	return in, nil
+}
+
+// prewarm creates a fresh instance in the background for isolation "call",
+// so the next call does not wait for instantiation. Only never-used
+// instances sit idle under that isolation.
+func (p *Plugin) prewarm() {
+	p.mu.Lock()
+	if p.closed || p.warming || len(p.idle) > 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.warming = true
+	p.mu.Unlock()
+	go func() {
+		in, err := p.newInstance(context.Background())
+		p.mu.Lock()
+		p.warming = false
+		p.mu.Unlock()
+		if err != nil {
+			p.logger.Warn("prewarming an instance failed", "err", err)
+			return
+		}
+		p.put(in)
+	}()
 }
 
 // put returns a healthy instance to the pool (called with busy counted,

@@ -35,6 +35,9 @@ func (a *Arena) Reset() {
 	a.starts = a.starts[:0]
 }
 
+// Cap is the arena's capacity in bytes.
+func (a *Arena) Cap() uint64 { return uint64(cap(a.buf)) }
+
 // Size is the number of bytes in use (the Extism memory_bytes figure).
 func (a *Arena) Size() uint64 { return uint64(len(a.buf)) }
 
