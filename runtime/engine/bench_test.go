@@ -115,7 +115,7 @@ func BenchmarkCleanInstanceCall(b *testing.B) {
 func extismPlugin(b testing.TB, name string) *extism.Plugin {
 	ctx := context.Background()
 	m := extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: fixture(b, name).Wasm}}}
-	p, err := extism.NewPlugin(ctx, m, extism.PluginConfig{EnableWasi: true}, nil)
+	p, err := extism.NewPlugin(ctx, m, extism.PluginConfig{EnableWasi: true, RuntimeConfig: extismRuntimeConfig()}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

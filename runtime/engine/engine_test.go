@@ -32,7 +32,7 @@ func fixture(t testing.TB, name string) *skill.Skill {
 
 func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(context.Background(), engine.NewConfig())
+	e, err := engine.New(context.Background(), engine.NewConfig().WithCacheDir(testCacheDir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func TestNoDiffWithExtism(t *testing.T) {
 		for _, c := range cases {
 			t.Run(fx+"/"+c.name, func(t *testing.T) {
 				m := extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: fixture(t, fx).Wasm}}, Config: c.config}
-				ref, err := extism.NewPlugin(ctx, m, extism.PluginConfig{EnableWasi: true}, nil)
+				ref, err := extism.NewPlugin(ctx, m, extism.PluginConfig{EnableWasi: true, RuntimeConfig: extismRuntimeConfig()}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
