@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reefhq/reef/hostfuncs/abi"
+	hostbrowser "github.com/reefhq/reef/hostfuncs/browser"
 	hostfs "github.com/reefhq/reef/hostfuncs/fs"
 	hosthttp "github.com/reefhq/reef/hostfuncs/http"
 	hostkv "github.com/reefhq/reef/hostfuncs/kv"
@@ -45,12 +46,25 @@ func buildModules(cfg *config.Config, log *slog.Logger) ([]abi.Module, []io.Clos
 			return files(name)
 		}
 	}
-	add(hosthttp.New(hosthttp.Options{
+
+	httpMod := hosthttp.New(hosthttp.Options{
 		Timeout:            time.Duration(cfg.HTTP.Timeout),
 		MaxResponseBytes:   int64(cfg.HTTP.MaxResponseBytes),
 		MaxRequestsPerCall: cfg.HTTP.MaxRequestsPerCall,
 		Secrets:            secrets,
 		Logger:             log.With("capability", "http"),
+	})
+	add(httpMod)
+
+	// The browser shares the http capability's guarded dialer, so a page
+	// reaches exactly the addresses reef_http_fetch could.
+	add(hostbrowser.New(hostbrowser.Options{
+		ExecPath:    cfg.Browser.ExecPath,
+		RemoteURL:   cfg.Browser.RemoteURL,
+		MaxContexts: cfg.Browser.MaxContexts,
+		CallTimeout: time.Duration(cfg.Browser.Timeout),
+		Dial:        httpMod.Guard().DialContext,
+		Logger:      log.With("capability", "browser"),
 	}))
 
 	add(&lazyKV{opts: hostkv.Options{Path: cfg.KV.Path, MaxValueBytes: int64(cfg.KV.MaxValueBytes), Logger: log.With("capability", "kv")}})
