@@ -40,7 +40,7 @@ func TestKVIsolationAndQuota(t *testing.T) {
 	// Quota: 1 KiB requested and granted; a 2 KiB value and a flood of keys.
 	r = runCap(t, att, nil, 1, "reef_kv_set", `{"key":"big"}`, make([]byte, 2048))
 	wantCode(t, r.err, "limit", "kv")
-	r = runCap(t, att, nil, 400, "reef_kv_set", `{"key":"k"}`, nil) // same key: no growth
+	r = runCap(t, att, nil, 20, "reef_kv_set", `{"key":"k"}`, make([]byte, 512)) // 20 × 512 B to one key: no growth
 	if r.err != nil {
 		t.Fatalf("rewriting one key: %+v", r.err)
 	}
@@ -96,7 +96,11 @@ func TestEngineLimits(t *testing.T) {
 		}
 	})
 	t.Run("host-call budget", func(t *testing.T) {
-		r := runCap(t, pl, nil, hostCallBudget+100, "reef_kv_set", `{"key":"x"}`, []byte("1"))
+		// Gets of an existing key (cheap, no fsync) until the budget stops them.
+		if r := runCap(t, pl, nil, 1, "reef_kv_set", `{"key":"x"}`, []byte("1")); r.err != nil {
+			t.Fatal(r.err)
+		}
+		r := runCap(t, pl, nil, hostCallBudget+100, "reef_kv_get", `{"key":"x"}`, nil)
 		wantCode(t, r.err, "limit", "kv")
 		if r.ok != hostCallBudget {
 			t.Fatalf("%d calls succeeded, budget %d", r.ok, hostCallBudget)

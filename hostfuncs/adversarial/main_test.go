@@ -150,11 +150,24 @@ func setup() (int, error) {
 		WithModules(w.fs, w.http, w.kv).
 		WithRecorder(w.rec).
 		WithHostCallBudget(hostCallBudget).
-		WithCacheDir(filepath.Join(dir, "compiled")))
+		WithCacheDir(compileCache(dir)))
 	if err != nil {
 		return 1, err
 	}
 	return 0, nil
+}
+
+// compileCache keeps wazero's compiled code across runs (the Go guests
+// take seconds to compile, much longer under -race). Entries are keyed by
+// module digest and wazero version, so a stale entry is never used.
+func compileCache(tmp string) string {
+	if d, err := os.UserCacheDir(); err == nil {
+		p := filepath.Join(d, "reef", "adversarial-compiled")
+		if os.MkdirAll(p, 0o700) == nil {
+			return p
+		}
+	}
+	return filepath.Join(tmp, "compiled")
 }
 
 // skillSource is the C file or Go package of a bundled skill.

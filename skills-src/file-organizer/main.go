@@ -112,6 +112,7 @@ func organize(in input) (output, error) {
 	return out, nil
 }
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport organize
 func organizeExport() int32 { return reef.Run(organize) }
 

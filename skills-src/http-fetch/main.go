@@ -69,6 +69,7 @@ func fetch(in input) (output, error) {
 	return out, nil
 }
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport fetch
 func fetchExport() int32 { return reef.Run(fetch) }
 

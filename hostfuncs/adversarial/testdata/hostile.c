@@ -305,3 +305,40 @@ EXPORT("extism_http") int32_t extism_http(void) {
   k_output_write(out.p, (uint32_t)out.n);
   return 0;
 }
+
+// bench_read: input "fs|wasi\n<path>"; reads the whole file once through
+// reef_fs_read or WASI (fopen/fread) and outputs the byte count.
+EXPORT("bench_read") int32_t bench_read(void) {
+  size_t n;
+  char *in = input(&n), *s = in;
+  char *how = next(&s);
+  char *path = next(&s);
+  size_t total = 0;
+  if (!strcmp(how, "fs")) {
+    char req[4200];
+    int rl = snprintf(req, sizeof req, "{\"path\":\"%s\"}", path);
+    handle rq = k_store(req, (uint32_t)rl);
+    int64_t r = c_fs_read(rq, 0);
+    k_free(rq);
+    if (r <= 0) { fail("read failed"); return 1; }
+    total = (size_t)k_length((handle)r);
+    static char *dst;
+    static size_t cap;
+    if (total > cap) { free(dst); dst = malloc(total); cap = total; }
+    k_load((handle)r, dst, (uint32_t)total);
+    k_free((handle)r);
+  } else {
+    FILE *f = fopen(path, "rb");
+    if (!f) { fail("fopen failed"); return 1; }
+    static char *dst;
+    static size_t cap;
+    if (!cap) { cap = 2 << 20; dst = malloc(cap); }
+    size_t k;
+    while ((k = fread(dst, 1, cap, f)) > 0) total += k;
+    fclose(f);
+  }
+  char out[24];
+  int ol = snprintf(out, sizeof out, "%zu", total);
+  k_output_write(out, (uint32_t)ol);
+  return 0;
+}

@@ -132,6 +132,7 @@ func run(in req) (res, error) {
 	return res{}, errors.New("unknown op " + in.Op)
 }
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport attack
 func attack() int32 { return reef.Run(run) }
 
