@@ -179,7 +179,7 @@ static inline void reef_log_error(const char *msg) { reef_x_log_error(reef_copy_
 typedef struct reef_err {
   int code;      /* REEF_E*, 0 when no error */
   char name[24]; /* the document's code string: "denied", "not_found", … */
-  char *message; /* malloc'd; "capability not granted: …" for a denial */
+  char *message; /* malloc'd; "capability not granted: …" for a denial, "<code>: …" otherwise */
   char *doc;     /* malloc'd JSON error document as the host sent it */
 } reef_err;
 
@@ -673,10 +673,11 @@ static inline int reef_invoke(reef_capfn fn, const char *req, size_t req_len, co
     if (err) {
       err->code = code;
       if (cname) strncpy(err->name, cname, sizeof err->name - 1);
-      const char *pre = code == REEF_EDENIED ? "capability not granted: " : "";
+      /* "capability not granted: …" for a denial, "<code>: …" otherwise */
+      const char *pre = code == REEF_EDENIED ? "capability not granted" : (cname ? cname : "io");
       const char *m = msg ? msg : (doc ? doc : "unreadable error document");
-      err->message = (char *)malloc(strlen(pre) + strlen(m) + 1);
-      if (err->message) { strcpy(err->message, pre); strcat(err->message, m); }
+      err->message = (char *)malloc(strlen(pre) + 2 + strlen(m) + 1);
+      if (err->message) { strcpy(err->message, pre); strcat(err->message, ": "); strcat(err->message, m); }
       err->doc = doc;
       doc = NULL;
     }

@@ -76,7 +76,7 @@ import { Value, parse, quote } from "./json";
 @external("extism:host/env", "reef_store") declare function x_reef_store(src: usize, n: u32): u64;
 
 /** Copies bytes into a new kernel block. */
-function store(b: Uint8Array): u64 {
+function storeBlock(b: Uint8Array): u64 {
   if (isDefined(REEF_EXTISM_ONLY)) {
     const n = b.length;
     const h = x_alloc(<u64>n);
@@ -138,7 +138,7 @@ export function inputJSON(): Result<Value> {
 /** Sets the call's output. */
 export function output(b: Uint8Array): void {
   if (isDefined(REEF_EXTISM_ONLY)) {
-    x_output_set(store(b), <u64>b.length);
+    x_output_set(storeBlock(b), <u64>b.length);
   } else {
     x_reef_output_write(b.dataStart, <u32>b.length);
   }
@@ -152,7 +152,7 @@ export function outputJSON(v: Value): void { outputString(v.toString()); }
 export function setError(msg: string): void {
   const b = utf8(msg);
   if (isDefined(REEF_EXTISM_ONLY)) {
-    x_error_set(store(b));
+    x_error_set(storeBlock(b));
   } else {
     x_reef_error_write(b.dataStart, <u32>b.length);
   }
@@ -166,7 +166,7 @@ export function fail(msg: string): i32 {
 
 /** A skill config value, or null. */
 export function config(key: string): string | null {
-  const k = store(utf8(key));
+  const k = storeBlock(utf8(key));
   const h = x_config_get(k);
   x_free(k);
   if (h == 0) return null;
@@ -177,7 +177,7 @@ export function config(key: string): string | null {
 
 /** An Extism var, or null. */
 export function varGet(key: string): Uint8Array | null {
-  const k = store(utf8(key));
+  const k = storeBlock(utf8(key));
   const h = x_var_get(k);
   x_free(k);
   if (h == 0) return null;
@@ -188,8 +188,8 @@ export function varGet(key: string): Uint8Array | null {
 
 /** Sets an Extism var; null deletes it. */
 export function varSet(key: string, value: Uint8Array | null): void {
-  const k = store(utf8(key));
-  const v: u64 = value === null ? 0 : store(value);
+  const k = storeBlock(utf8(key));
+  const v: u64 = value === null ? 0 : storeBlock(value);
   x_var_set(k, v);
   x_free(k);
   if (v != 0) x_free(v);
@@ -199,7 +199,7 @@ export enum LogLevel { Debug, Info, Warn, Error }
 
 /** Writes to the host's log. */
 export function log(level: LogLevel, msg: string): void {
-  const h = store(utf8(msg));
+  const h = storeBlock(utf8(msg));
   if (level == LogLevel.Debug) x_log_debug(h);
   else if (level == LogLevel.Warn) x_log_warn(h);
   else if (level == LogLevel.Error) x_log_error(h);
@@ -336,8 +336,8 @@ export class Result<T> {
 
 /** Calls a capability: JSON request, optional payload, raw response. */
 export function call(fn: (req: u64, data: u64) => i64, req: Value, data: Uint8Array | null): Result<Uint8Array> {
-  const rq = store(utf8(req.toString()));
-  const d: u64 = data === null ? 0 : store(data);
+  const rq = storeBlock(utf8(req.toString()));
+  const d: u64 = data === null ? 0 : storeBlock(data);
   const r = fn(rq, d);
   x_free(rq);
   if (d != 0) x_free(d);
