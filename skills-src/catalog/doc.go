@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 // Package catalog holds the host-side tests of reef's bundled skills in
 // skills-src/: every skill folder must load (valid SKILL.md and reef.yaml),
 // pass the Agent Skills reference validator, and give the expected result

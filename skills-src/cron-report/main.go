@@ -77,9 +77,11 @@ func describe(in reportInput) (describeOutput, error) {
 }
 
 //go:wasmexport next
+//lint:ignore U1000 exported to the host
 func nextExport() int32 { return reef.Run(report) }
 
 //go:wasmexport describe
+//lint:ignore U1000 exported to the host
 func describeExport() int32 { return reef.Run(describe) }
 
 func main() {}

@@ -29,6 +29,7 @@ func greet(in input) (output, error) {
 }
 
 //go:wasmexport greet
+//lint:ignore U1000 exported to the host
 func greetExport() int32 { return reef.Run(greet) }
 
 func main() {}

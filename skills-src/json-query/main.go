@@ -79,9 +79,11 @@ func decode(raw []byte) (any, error) {
 }
 
 //go:wasmexport query
+//lint:ignore U1000 exported to the host
 func queryExport() int32 { return reef.Run(query) }
 
 //go:wasmexport first
+//lint:ignore U1000 exported to the host
 func firstExport() int32 { return reef.Run(first) }
 
 func main() {}

@@ -37,6 +37,7 @@ func render(in renderInput) (renderOutput, error) {
 }
 
 //go:wasmexport render
+//lint:ignore U1000 exported to the host
 func renderExport() int32 { return reef.Run(render) }
 
 func main() {}

@@ -155,15 +155,19 @@ func split(in extractInput) (splitOutput, error) {
 }
 
 //go:wasmexport extract
+//lint:ignore U1000 exported to the host
 func extractExport() int32 { return reef.Run(extract) }
 
 //go:wasmexport test
+//lint:ignore U1000 exported to the host
 func testExport() int32 { return reef.Run(test) }
 
 //go:wasmexport replace
+//lint:ignore U1000 exported to the host
 func replaceExport() int32 { return reef.Run(replace) }
 
 //go:wasmexport split
+//lint:ignore U1000 exported to the host
 func splitExport() int32 { return reef.Run(split) }
 
 func main() {}

@@ -108,6 +108,7 @@ func digest(in digestInput) (digestOutput, error) {
 }
 
 //go:wasmexport digest
+//lint:ignore U1000 exported to the host
 func digestExport() int32 { return reef.Run(digest) }
 
 func main() {}
