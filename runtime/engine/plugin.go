@@ -44,7 +44,7 @@ type Plugin struct {
 	closed bool
 	// warming is set while prewarm creates an instance.
 	warming bool
-	calls  atomic.Uint64
+	calls   atomic.Uint64
 }
 
 // maxVarBytes bounds the Extism vars of one plugin (Extism's default).

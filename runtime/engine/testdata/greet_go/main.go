@@ -12,6 +12,7 @@ import (
 	reef "github.com/reefhq/reef/pdk/go"
 )
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport greet
 func greet() int32 {
 	return reef.RunBytes(func(in []byte) ([]byte, error) {
@@ -23,9 +24,11 @@ func greet() int32 {
 	})
 }
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport echo
 func echo() int32 { return reef.RunBytes(func(in []byte) ([]byte, error) { return in, nil }) }
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport count
 func count() int32 {
 	n := 0
@@ -38,12 +41,14 @@ func count() int32 {
 	return 0
 }
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport fail
 func fail() int32 {
 	reef.SetError(errors.New("this plugin always fails"))
 	return 1
 }
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport logs
 func logs() int32 {
 	reef.Log(reef.LevelInfo, "hello from the guest")
@@ -51,6 +56,7 @@ func logs() int32 {
 	return 0
 }
 
+//lint:ignore U1000 exported to the host
 //go:wasmexport empty
 func empty() int32 { return 0 }
 
