@@ -1,5 +1,7 @@
 //go:build wasip1
 
+//lint:file-ignore U1000 the plain Extism kernel functions are used by the reef_extism build
+
 package reef
 
 import "unsafe"
