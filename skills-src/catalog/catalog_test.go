@@ -6,13 +6,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -22,8 +19,8 @@ import (
 	hosthttp "github.com/reefhq/reef/hostfuncs/http"
 	hostkv "github.com/reefhq/reef/hostfuncs/kv"
 	"github.com/reefhq/reef/internal/netguard"
+	"github.com/reefhq/reef/runtime/author"
 	"github.com/reefhq/reef/runtime/engine"
-	"github.com/reefhq/reef/runtime/policy"
 	"github.com/reefhq/reef/runtime/skill"
 )
 
@@ -32,17 +29,6 @@ const minSkills = 14
 
 // skillsRef is the pinned Agent Skills reference validator (npm).
 const skillsRef = "skills-ref@0.1.5"
-
-// goldenCase is one tests/*.json file of a skill.
-type goldenCase struct {
-	Function string            `json:"function"`
-	Input    json.RawMessage   `json:"input"`
-	Config   map[string]string `json:"config"`
-	// Exactly one of the three expectations.
-	Output         json.RawMessage `json:"output"`
-	OutputContains *string         `json:"output_contains"`
-	Error          *string         `json:"error"`
-}
 
 // skillDirs lists the folders of skills-src that hold a SKILL.md.
 func skillDirs(t *testing.T) []string {
@@ -138,177 +124,28 @@ func TestSkills(t *testing.T) {
 			if err != nil {
 				t.Fatalf("skill.Load: %v", err)
 			}
-			cases, err := filepath.Glob(filepath.Join(dir, "tests", "*.json"))
+			// The same loader and runner as `reef test`, so a case means the
+			// same thing to authors and to this suite.
+			cases, err := author.LoadCases(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(cases) == 0 {
-				t.Fatalf("%s has no tests/*.json golden cases", name)
-			}
 			for _, f := range s.Manifest.Functions {
-				if !coversFunction(t, cases, f.Name) {
+				if !slices.ContainsFunc(cases, func(c author.Case) bool { return c.Function == f.Name }) {
 					t.Errorf("function %s has no golden case in tests/", f.Name)
 				}
 			}
-			plugins := map[string]*engine.Plugin{}
-			t.Cleanup(func() {
-				for _, pl := range plugins {
-					pl.Close(context.Background())
-				}
-			})
-			for _, file := range cases {
-				t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
-					runCase(t, eng, s, plugins, file)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			for _, r := range author.RunCases(ctx, eng, s, cases, nil) {
+				t.Run(r.Case.Name, func(t *testing.T) {
+					if !r.Pass {
+						t.Errorf("%s\n%s", r.Case.Function, r.Diff)
+					}
 				})
 			}
 		})
 	}
-}
-
-func coversFunction(t *testing.T, files []string, fn string) bool {
-	for _, file := range files {
-		var c goldenCase
-		if b, err := os.ReadFile(file); err == nil && json.Unmarshal(b, &c) == nil && c.Function == fn {
-			return true
-		}
-	}
-	return false
-}
-
-func loadCase(t *testing.T, file string) goldenCase {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c goldenCase
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	n := 0
-	for _, set := range []bool{c.Output != nil, c.OutputContains != nil, c.Error != nil} {
-		if set {
-			n++
-		}
-	}
-	if c.Function == "" || n != 1 {
-		t.Fatalf("%s: a case names a function and exactly one of output, output_contains, error", file)
-	}
-	return c
-}
-
-// input turns the case's input into call bytes: a JSON string is passed
-// as its text, anything else as its JSON encoding.
-func input(c goldenCase) []byte {
-	var s string
-	if json.Unmarshal(c.Input, &s) == nil {
-		return []byte(s)
-	}
-	return c.Input
-}
-
-func runCase(t *testing.T, eng *engine.Engine, s *skill.Skill, plugins map[string]*engine.Plugin, file string) {
-	c := loadCase(t, file)
-	in := input(c)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	// Inputs are checked against the function's schema first, as reef run
-	// and the server do.
-	var out []byte
-	err := s.ValidateInput(c.Function, in)
-	if err == nil {
-		key := fmt.Sprint(c.Config)
-		pl := plugins[key]
-		if pl == nil {
-			pol, perr := policy.Compute(s, nil, nil)
-			if perr != nil {
-				t.Fatal(perr)
-			}
-			pl, perr = eng.Load(ctx, s, pol, engine.LoadOptions{Config: c.Config})
-			if perr != nil {
-				t.Fatalf("engine.Load: %v", perr)
-			}
-			plugins[key] = pl
-		}
-		out, err = pl.Call(ctx, c.Function, in)
-	}
-	switch {
-	case c.Error != nil:
-		if err == nil {
-			t.Fatalf("want an error containing %q, got output %s", *c.Error, out)
-		}
-		if !strings.Contains(err.Error(), *c.Error) {
-			t.Fatalf("want an error containing %q, got %v", *c.Error, err)
-		}
-	case err != nil:
-		t.Fatalf("call %s: %v", c.Function, err)
-	case c.OutputContains != nil:
-		if !strings.Contains(string(out), *c.OutputContains) {
-			t.Fatalf("output does not contain %q:\n%s", *c.OutputContains, out)
-		}
-	default:
-		if !sameOutput(c.Output, out) {
-			t.Fatalf("output differs\nwant %s\ngot  %s", c.Output, out)
-		}
-	}
-}
-
-// sameOutput compares a JSON output with the expected JSON value, numbers
-// by exact value; an output that is not JSON must equal an expected string.
-func sameOutput(want json.RawMessage, got []byte) bool {
-	w, err := decodeExact(want)
-	if err != nil {
-		return false
-	}
-	g, err := decodeExact(got)
-	if err != nil {
-		s, ok := w.(string)
-		return ok && s == string(got)
-	}
-	if reflect.DeepEqual(w, g) {
-		return true
-	}
-	// A plain-text output that happens to be valid JSON (a number, say)
-	// may also be given as a string.
-	s, ok := w.(string)
-	return ok && s == string(got)
-}
-
-// decodeExact decodes JSON with numbers as exact rationals.
-func decodeExact(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if d.More() {
-		return nil, errors.New("data after the JSON value")
-	}
-	return normalise(v), nil
-}
-
-func normalise(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		r, ok := new(big.Rat).SetString(x.String())
-		if !ok {
-			return x.String()
-		}
-		return r.RatString()
-	case []any:
-		for i := range x {
-			x[i] = normalise(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = normalise(x[k])
-		}
-	}
-	return v
 }
 
 // validatorScript validates every folder given on the command line with

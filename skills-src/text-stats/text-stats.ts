@@ -1,6 +1,6 @@
 // text-stats: counts, reading time and most frequent words of a text.
-import * as reef from "../../pdk/assemblyscript/assembly/index";
-import { Value, Kind } from "../../pdk/assemblyscript/assembly/json";
+import * as reef from "@reefhq/as-pdk";
+import { Value, Kind } from "@reefhq/as-pdk";
 
 const STOPWORDS = [
   "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "he", "her", "his", "i", "in", "is",
