@@ -1,11 +1,10 @@
 // mail-digest: a summary of the unseen mail in one mailbox of an account
 // the operator configured: counts, senders, and per message the sender,
-// subject, date and first lines (reef_mail_search with previews, which
-// never changes flags).
+// subject, date and the start of its text (reef_mail_search with
+// previews: one IMAP search and fetch for the whole list, never changing a
+// flag).
 #include "reef.h"
 
-#define MAX_LINES 3       /* first lines per message */
-#define MAX_LINE_BYTES 160 /* per line, cut on a UTF-8 boundary */
 #define DEFAULT_LIMIT 20
 
 static int fail(const char *what, const char *msg) {
@@ -25,34 +24,6 @@ typedef struct sender {
   char *name;
   int count;
 } sender;
-
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
-// write_lines writes the first MAX_LINES non-empty lines of preview as a
-// JSON array, each trimmed and cut at MAX_LINE_BYTES.
-static void write_lines(reef_buf *b, const char *preview) {
-  reef_jw_begin(b, '[');
-  int n = 0;
-  const char *p = preview ? preview : "";
-  while (*p && n < MAX_LINES) {
-    const char *e = strchr(p, '\n');
-    if (!e) e = p + strlen(p);
-    const char *s = p, *t = e;
-    while (s < t && is_space(*s)) s++;
-    while (t > s && is_space(t[-1])) t--;
-    if (t > s) {
-      size_t len = (size_t)(t - s);
-      if (len > MAX_LINE_BYTES) {
-        len = MAX_LINE_BYTES;
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--;
-      }
-      reef_jw_strn(b, s, len);
-      n++;
-    }
-    p = *e ? e + 1 : e;
-  }
-  reef_jw_end(b, ']');
-}
 
 REEF_EXPORT("digest") int32_t digest(void) {
   reef_json in;
@@ -134,8 +105,7 @@ REEF_EXPORT("digest") int32_t digest(void) {
     reef_jw_kstr_opt(&out, "from_name", name);
     reef_jw_kstr(&out, "subject", subject ? subject : "");
     reef_jw_kstr_opt(&out, "date", date);
-    reef_jw_key(&out, "first_lines");
-    write_lines(&out, preview);
+    reef_jw_kstr(&out, "preview", preview ? preview : "");
     reef_jw_end(&out, '}');
 
     // Tally the sender (addresses compare case-insensitively).
