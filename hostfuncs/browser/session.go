@@ -337,6 +337,13 @@ func (s *session) mark() denialMark {
 // context (cookies, storage, cache) and the proxy go away; the context
 // slot is released only afterwards, so MaxContexts bounds what is alive.
 func (s *session) close() {
+	// Detach from the call's context now, while the call is still
+	// running: the engine reuses that context for the instance's next
+	// call, so touching it from the background cleanup is a data race.
+	if s.stopAfter != nil {
+		s.stopAfter()
+		s.stopAfter = nil
+	}
 	s.m.calls.Go(func() {
 		defer s.m.release()
 		s.dispose()
