@@ -169,6 +169,11 @@ func TestGuests(t *testing.T) {
 						t.Errorf("greet(%q): want a guest error naming invalid JSON, got %v", bad, err)
 					}
 				}
+				// nesting past every PDK's depth limit: an error, not a stack overflow
+				deep := `{"name":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`
+				if _, err := call(granted, "greet", deep); engine.KindOf(err) != engine.KindGuest {
+					t.Errorf("greet(deeply nested): want a guest error, got %v", err)
+				}
 				// the instance survived the bad inputs (no trap discarded it)
 				if out, err := call(granted, "greet", `{"name":"again"}`); err != nil || !strings.Contains(out, "again") {
 					t.Errorf("after bad input: %q %v", out, err)

@@ -222,6 +222,7 @@ func greet(in input) (output, error) {
 // and encodes its result (or sets the error).
 //
 //go:wasmexport greet
+//lint:ignore U1000 exported to the host
 func greetExport() int32 { return reef.Run(greet) }
 
 func main() {}

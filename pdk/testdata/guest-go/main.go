@@ -1,6 +1,8 @@
 //go:build wasip1
 
 // Command guest-go is the Go PDK test guest (see ../README.md).
+//
+//lint:file-ignore U1000 the wasmexport functions are called by the host
 package main
 
 import (
