@@ -42,6 +42,7 @@ func parseAddressPattern(pat string) (local, domain string, err error) {
 	if local != "*" && !validLocal(local) {
 		return "", "", fmt.Errorf("recipient pattern %q: local part must be * or letters, digits and . + - _ =", pat)
 	}
+
 	if !validDomain(strings.TrimPrefix(domain, "*.")) {
 		return "", "", fmt.Errorf("recipient pattern %q: %q is not a domain or *.domain", pat, domain)
 	}
@@ -87,7 +88,8 @@ func validDomain(s string) bool {
 }
 
 // matchAddress matches a recipient against patterns: "*@host",
-// "*@*.host", "user@host", "user@*.host", all case-insensitive.
+// "*@*.host", "user@host", "user@*.host", all case-insensitive. The
+// address itself must pass the narrow grammar above first.
 func matchAddress(patterns []string, addr string) bool {
 	local, domain, err := splitAddress(addr)
 	if err != nil {
@@ -115,4 +117,21 @@ func matchAddress(patterns []string, addr string) bool {
 // case-insensitive (RFC 3501 section 5.1).
 func sameMailbox(a, b string) bool {
 	return a == b || strings.EqualFold(a, "INBOX") && strings.EqualFold(b, "INBOX")
+}
+
+// AnyRecipient is the manifest pattern for "any recipient the operator
+// grants". It is valid only on the requesting side: a grant must name its
+// domains.
+const AnyRecipient = "*@*"
+
+// matchRequested is matchAddress for a skill's requested patterns, where
+// AnyRecipient admits every well-formed address.
+func matchRequested(patterns []string, addr string) bool {
+	for _, p := range patterns {
+		if strings.TrimSpace(p) == AnyRecipient {
+			_, _, err := splitAddress(addr)
+			return err == nil
+		}
+	}
+	return matchAddress(patterns, addr)
 }

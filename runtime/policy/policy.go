@@ -485,7 +485,7 @@ func (p *Policy) CheckRecipient(addr string) error {
 	if p == nil || p.Mail == nil || len(p.Mail.Send) == 0 {
 		return p.record(CapMail, value, false, "sending not granted")
 	}
-	if !matchAddress(p.Mail.SendRequested, a) {
+	if !matchRequested(p.Mail.SendRequested, a) {
 		return p.record(CapMail, value, false, "recipient not requested by the skill")
 	}
 	if !matchAddress(p.Mail.Send, a) {

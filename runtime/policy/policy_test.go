@@ -446,11 +446,12 @@ func TestRecipients(t *testing.T) {
 }
 
 func TestRecipientPatternsMustBeWellFormed(t *testing.T) {
-	caps := skill.Capabilities{Mail: &skill.MailRequest{Send: &skill.MailSend{To: []string{"*@*", "*", "*@corp.example"}}}}
-	// A malformed requested pattern admits nothing, even with a broad grant.
+	caps := skill.Capabilities{Mail: &skill.MailRequest{Send: &skill.MailSend{To: []string{"*", "*@corp.example"}}}}
+	// A malformed requested pattern admits nothing, even with a broad grant,
+	// and "*@*" is never a grant (only a request).
 	p, rec := compute(t, caps, &Grant{Mail: &MailGrant{Accounts: []string{"w"}, Send: []string{"*@*", "x@evil.example"}}})
-	checkDecision(t, rec, "*@* grant", p.CheckRecipient("x@evil.example"), false)
-	checkDecision(t, rec, "*@* never matches", p.CheckRecipient("x@corp.example"), false)
+	checkDecision(t, rec, "malformed request", p.CheckRecipient("x@evil.example"), false)
+	checkDecision(t, rec, "*@* grant never matches", p.CheckRecipient("x@corp.example"), false)
 }
 
 func TestMailboxes(t *testing.T) {
@@ -605,5 +606,31 @@ func BenchmarkMount(b *testing.B) {
 		if _, err := p.Mount("/out/dir/file.txt", true); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAnyRecipientRequest: a manifest may request "*@*" (whoever the
+// operator grants); the grant still decides, and "*@*" is never a grant.
+func TestAnyRecipientRequest(t *testing.T) {
+	s := &skill.Skill{Name: "mailer", Manifest: skill.Manifest{Capabilities: skill.Capabilities{
+		Mail: &skill.MailRequest{Send: &skill.MailSend{To: []string{AnyRecipient}}}}}}
+	p, err := Compute(s, &Grant{Mail: &MailGrant{Accounts: []string{"work"}, Send: []string{"*@corp.example"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, ok := range map[string]bool{
+		"alice@corp.example":          true,
+		"alice@evil.example":          false,
+		"x@evil.com@corp.example":     false,
+		"alice@corp.example.evil.com": false,
+		"\"a b\"@corp.example":        false,
+	} {
+		if err := p.CheckRecipient(addr); (err == nil) != ok {
+			t.Errorf("%s: got %v, want allowed=%v", addr, err, ok)
+		}
+	}
+	pAny, _ := Compute(s, &Grant{Mail: &MailGrant{Accounts: []string{"work"}, Send: []string{AnyRecipient}}}, nil)
+	if err := pAny.CheckRecipient("alice@corp.example"); err == nil {
+		t.Fatal("a *@* grant allowed a recipient")
 	}
 }

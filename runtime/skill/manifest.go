@@ -392,8 +392,8 @@ func parseMail(p *problems, n *yaml.Node, field string) *MailRequest {
 	return r
 }
 
-// checkMailPattern accepts "user@example.org", "*@example.org" and
-// "*@*.example.org": a local part of printable characters without spaces,
+// checkMailPattern accepts "user@example.org", "*@example.org",
+// "*@*.example.org" and "*@*" (any recipient the grant allows): a local part of printable characters without spaces,
 // quotes, commas or angle brackets (so a pattern can never smuggle a second
 // address or a header), and a host name.
 func checkMailPattern(s string) string {
@@ -414,7 +414,12 @@ func checkMailPattern(s string) string {
 		return bad("* must be the whole part before @")
 	}
 	if domain == "*" {
-		return bad("the domain may not be *")
+		// "*@*" asks for "any recipient the operator grants": a generic
+		// mail skill cannot know its recipients; the grant narrows it.
+		if local != "*" {
+			return bad("a * domain goes only with a * local part (*@*)")
+		}
+		return ""
 	}
 	hp, err := hostmatch.Parse(domain)
 	if err != nil || hp.Port != 0 || hp.Scheme != "" || hp.Addr.IsValid() || hp.Host == "*" {

@@ -169,7 +169,7 @@ func TestParseManifestRules(t *testing.T) {
 		{"mail pattern comma", head + "capabilities: {mail: {send: {to: ['a@b.org,c@d.org']}}}\n", []string{"mail.send.to[0]:"}},
 		{"mail pattern angle", head + "capabilities: {mail: {send: {to: ['<a>@b.org']}}}\n", []string{"mail.send.to[0]:", "brackets"}},
 		{"mail pattern partial star", head + "capabilities: {mail: {send: {to: ['a*@b.org']}}}\n", []string{"* must be the whole part before @"}},
-		{"mail pattern any domain", head + "capabilities: {mail: {send: {to: ['*@*']}}}\n", []string{"the domain may not be *"}},
+		{"mail pattern user at any domain", head + "capabilities: {mail: {send: {to: ['bob@*']}}}\n", []string{"goes only with a * local part"}},
 		{"mail pattern ip domain", head + "capabilities: {mail: {send: {to: ['a@127.0.0.1']}}}\n", []string{"must be a host name"}},
 		{"mail pattern port", head + "capabilities: {mail: {send: {to: ['a@b.org:25']}}}\n", []string{"must be a host name"}},
 		{"mail read mailboxes missing", head + "capabilities: {mail: {read: {modify: true}}}\n", []string{"capabilities.mail.read.mailboxes: is required"}},

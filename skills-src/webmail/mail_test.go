@@ -22,7 +22,7 @@ func sendGrant() *policy.Grant {
 }
 
 func TestMailSend(t *testing.T) {
-	s, pl := loadSkill(t, "mail-send", sendGrant(), withRecipients("*@corp.example", "*@evil.example", "partner@other.example"))
+	s, pl := loadSkill(t, "mail-send", sendGrant(), nil)
 
 	payload := make([]byte, 3000)
 	for i := range payload {

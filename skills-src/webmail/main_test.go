@@ -253,16 +253,6 @@ func withBrowserHost(origin string) func(*skill.Skill) {
 	}
 }
 
-// withRecipients adds recipient patterns to the manifest's mail.send
-// request. The bundled manifest asks for *@*.<tld>, which runtime/skill
-// accepts but runtime/policy does not match yet (its address patterns need
-// a dot in the domain after "*."), so the tests name their domains.
-func withRecipients(patterns ...string) func(*skill.Skill) {
-	return func(s *skill.Skill) {
-		s.Manifest.Capabilities.Mail.Send.To = append(s.Manifest.Capabilities.Mail.Send.To, patterns...)
-	}
-}
-
 // call validates the input against the function's schema (as reef run and
 // the server do) and calls the function.
 func call(t *testing.T, s *skill.Skill, pl *engine.Plugin, fn string, in any) ([]byte, error) {
