@@ -100,17 +100,18 @@ func LoadCases(dir string) ([]Case, error) {
 			return nil, fmt.Errorf("%s: \"output\", \"output_contains\" and \"error\" are exclusive", f)
 		}
 		if c.Grants != nil {
-			if err := c.Grants.Validate(); err != nil {
-				return nil, fmt.Errorf("%s: grants: %w", f, err)
-			}
+			// fs host paths in test grants are relative to the skill folder.
 			for guest, spec := range c.Grants.FS {
-				host, mode, err := policy.ParseMountSpec(spec)
-				if err != nil {
-					return nil, fmt.Errorf("%s: grants: fs %s: %w", f, guest, err)
+				host, mode := spec, "ro"
+				if i := strings.LastIndexByte(spec, ':'); i >= 0 {
+					host, mode = spec[:i], spec[i+1:]
 				}
 				if !filepath.IsAbs(host) {
-					c.Grants.FS[guest] = filepath.Join(dir, host) + ":" + string(mode)
+					c.Grants.FS[guest] = filepath.Join(dir, host) + ":" + mode
 				}
+			}
+			if err := c.Grants.Validate(); err != nil {
+				return nil, fmt.Errorf("%s: grants: %w", f, err)
 			}
 		}
 		out = append(out, c)

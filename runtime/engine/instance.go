@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"sync/atomic"
 	"time"
@@ -49,6 +50,13 @@ type instance struct {
 
 	httpStatus  int32
 	httpHeaders map[string]string
+
+	// capCtx is the context capabilities see: a real context derived from
+	// the caller's with the call deadline, created on first use and
+	// canceled when the call ends, so anything a capability derives from it
+	// (timers, AfterFuncs, goroutines) never touches the reused callCtx.
+	capCtx    context.Context
+	capCancel context.CancelFunc
 
 	// deadline is the running call's deadline in Unix nanoseconds, 0 when
 	// idle, firedDeadline/firedCanceled once the watchdog or the caller's
@@ -152,6 +160,10 @@ func (in *instance) run(ctx context.Context, fn string, f api.Function, input []
 		fired = in.firedReason()
 	}
 	in.flushLogs()
+	if in.capCancel != nil {
+		in.capCancel()
+		in.capCtx, in.capCancel = nil, nil
+	}
 	cc.parent, cc.values = nil, nil
 
 	if fired != nil {
@@ -210,13 +222,26 @@ func (in *instance) run(ctx context.Context, fn string, f api.Function, input []
 }
 
 // guestError keeps a denial the guest ran into reachable through
-// errors.As, so callers can tell "denied" from other guest errors.
+// errors.As, so callers can tell "denied" from other guest errors. The
+// message is the guest's own (PDKs usually include the denial text).
 func guestError(msg string, denial error) error {
 	if denial != nil {
+		if strings.Contains(msg, denial.Error()) {
+			return &wrappedError{msg: msg, err: denial}
+		}
 		return fmt.Errorf("%s: %w", msg, denial)
 	}
 	return errors.New(msg)
 }
+
+// wrappedError is a message that already contains its cause's text.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+func (e *wrappedError) Error() string { return e.msg }
+func (e *wrappedError) Unwrap() error { return e.err }
 
 func (in *instance) errSuffix() string {
 	if in.errSet {
@@ -312,11 +337,17 @@ func (c *callCtx) Value(key any) any {
 // hostCall is the abi.Call handed to capability handlers.
 type hostCall struct{ in *instance }
 
-func (h hostCall) Context() context.Context { return &h.in.cc }
-func (h hostCall) Skill() string            { return h.in.p.skill.Name }
-func (h hostCall) Function() string         { return h.in.cc.fn }
-func (h hostCall) Policy() *policy.Policy   { return h.in.pol }
-func (h hostCall) Logger() *slog.Logger     { return h.in.p.logger.With("function", h.in.cc.fn) }
+func (h hostCall) Context() context.Context {
+	in := h.in
+	if in.capCtx == nil {
+		in.capCtx, in.capCancel = context.WithDeadline(in.cc.parent, in.cc.deadline)
+	}
+	return in.capCtx
+}
+func (h hostCall) Skill() string          { return h.in.p.skill.Name }
+func (h hostCall) Function() string       { return h.in.cc.fn }
+func (h hostCall) Policy() *policy.Policy { return h.in.pol }
+func (h hostCall) Logger() *slog.Logger   { return h.in.p.logger.With("function", h.in.cc.fn) }
 
 // Value implements abi.Call: per-call state, dropped when the call ends.
 func (h hostCall) Value(key any, init func() any) any {
