@@ -282,3 +282,36 @@ func TestBuildMissingToolchain(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestLoadCasesGrants: fs host paths in a case's grants are relative to
+// the skill folder, even when the folder itself is given relatively.
+func TestLoadCasesGrants(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, filepath.Join(root, "sk"), map[string]string{
+		"tests/a.json": `{"function":"f","input":{},"output":1,"grants":{"fs":{"/data":"tests/data:ro"},"kv":{"quota":"1KiB"}}}`,
+		"tests/b.json": `{"function":"f","input":"text","error":"x","config":{"k":"v"}}`,
+	})
+	t.Chdir(root)
+	cases, err := LoadCases("sk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "sk", "tests", "data") + ":ro"; cases[0].Grants.FS["/data"] != want {
+		t.Fatalf("fs grant %q, want %q", cases[0].Grants.FS["/data"], want)
+	}
+	if cases[0].Grants.KV == nil || cases[1].Config["k"] != "v" || cases[1].Name != "b" {
+		t.Fatalf("%+v", cases)
+	}
+	for body, want := range map[string]string{
+		`{"input":{},"output":1}`:                                   `"function" is required`,
+		`{"function":"f"}`:                                          "want one of",
+		`{"function":"f","output":1,"error":"x"}`:                   "exclusive",
+		`{"function":"f","output":1,"outptu":2}`:                    "unknown field",
+		`{"function":"f","output":1,"grants":{"fs":{"/d":"x:rx"}}}`: "x:rx",
+	} {
+		writeFiles(t, filepath.Join(root, "bad"), map[string]string{"tests/c.json": body})
+		if _, err := LoadCases(filepath.Join(root, "bad")); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "c.json") {
+			t.Errorf("%s: got %v, want %q", body, err, want)
+		}
+	}
+}

@@ -68,6 +68,10 @@ func LoadCases(dir string) ([]Case, error) {
 		return nil, fmt.Errorf("%s: no test cases (want tests/*.json files like {\"function\":\"greet\",\"input\":{…},\"output\":{…}})", dir)
 	}
 	sort.Strings(files)
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
 	var out []Case
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -107,11 +111,16 @@ func LoadCases(dir string) ([]Case, error) {
 					host, mode = spec[:i], spec[i+1:]
 				}
 				if !filepath.IsAbs(host) {
-					c.Grants.FS[guest] = filepath.Join(dir, host) + ":" + mode
+					c.Grants.FS[guest] = filepath.Join(absDir, host) + ":" + mode
 				}
 			}
 			if err := c.Grants.Validate(); err != nil {
 				return nil, fmt.Errorf("%s: grants: %w", f, err)
+			}
+			for guest, spec := range c.Grants.FS {
+				if _, _, err := policy.ParseMountSpec(spec); err != nil {
+					return nil, fmt.Errorf("%s: grants: fs %s: %w", f, guest, err)
+				}
 			}
 		}
 		out = append(out, c)
