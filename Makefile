@@ -21,7 +21,7 @@ export GOTOOLCHAIN := local
 CLANG     := clang-19
 WASI_CC   := $(CLANG) --target=wasm32-wasi -mexec-model=reactor -O2 -Wl,--strip-all
 RUSTC     := /usr/bin/rustc
-APT_PKGS  := clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 rustc libstd-rust-dev-wasm32 chromium prometheus
+APT_PKGS  := clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 rustc libstd-rust-dev-wasm32 chromium prometheus tmux qemu-user-static
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 RUN_DIR   ?= $(CURDIR)/.run
@@ -32,7 +32,7 @@ help:
 
 # ---------------------------------------------------------------- toolchains
 ## deps: install missing Debian packages, npm and Go tools
-deps: .deps/apt .deps/go-tools
+deps: .deps/apt .deps/go-tools pdk/assemblyscript/node_modules/.bin/asc
 
 .deps/apt:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -42,6 +42,12 @@ deps: .deps/apt .deps/go-tools
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@mkdir -p .deps && touch $@
+
+# AssemblyScript compiler and Extism's AS PDK (the compatibility tests), pinned by package-lock.json.
+pdk/assemblyscript/node_modules/.bin/asc: pdk/assemblyscript/package.json pdk/assemblyscript/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq; DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	cd pdk/assemblyscript && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 .deps/go-tools:
 	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
@@ -80,7 +86,7 @@ $(ENGINE_TD)/greet_go.wasm: $(wildcard $(ENGINE_TD)/greet_go/*.go) $(wildcard pd
 SKILLS := $(patsubst skills-src/%/SKILL.md,%,$(wildcard skills-src/*/SKILL.md))
 
 ## skills: build every bundled skill in skills-src/
-skills: .deps/apt build
+skills: deps build
 	@for s in $(SKILLS); do $(REEF) build --quiet skills-src/$$s || exit 1; done
 
 # ---------------------------------------------------------------- test
@@ -117,4 +123,8 @@ clean:
 	rm -rf $(BIN) .deps $(RUN_DIR)
 	find runtime -name '*.wasm' -path '*testdata*' -delete
 
-.PHONY: help deps build cross testdata skills lint test run bench soak clean
+.PHONY: help deps build cross testdata skills lint test run bench soak clean test-arm64
+
+## test-arm64: run the engine tests as linux/arm64 under qemu (not part of make test)
+test-arm64: deps testdata
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -exec qemu-aarch64-static -count 1 ./runtime/engine/ ./runtime/policy/ ./runtime/skill/
