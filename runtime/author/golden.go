@@ -110,7 +110,7 @@ func LoadCases(dir string) ([]Case, error) {
 				if i := strings.LastIndexByte(spec, ':'); i >= 0 {
 					host, mode = spec[:i], spec[i+1:]
 				}
-				if !filepath.IsAbs(host) {
+				if host != "" && !filepath.IsAbs(host) {
 					c.Grants.FS[guest] = filepath.Join(absDir, host) + ":" + mode
 				}
 			}
