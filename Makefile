@@ -21,7 +21,7 @@ export GOTOOLCHAIN := local
 CLANG     := clang-19
 WASI_CC   := $(CLANG) --target=wasm32-wasi -mexec-model=reactor -O2 -Wl,--strip-all
 RUSTC     := /usr/bin/rustc
-APT_PKGS  := clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 rustc libstd-rust-dev-wasm32 chromium prometheus tmux qemu-user-static
+APT_PKGS  := clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 rustc libstd-rust-dev-wasm32 chromium prometheus tmux qemu-user-static nodejs npm
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 RUN_DIR   ?= $(CURDIR)/.run
@@ -95,6 +95,8 @@ lint: .deps/go-tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./pdk/go/... ./skills-src/...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags reef_nojson ./pdk/go/
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags reef_extism ./pdk/go/
 	staticcheck ./...
 	GOOS=wasip1 GOARCH=wasm staticcheck ./pdk/go/... ./skills-src/...
 
