@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 // Package webmail holds the end-to-end tests of reef's bundled browser and
 // mail skills: web-text, web-form and mail-send (Go PDK), web-screenshot
 // and mail-digest (C PDK).

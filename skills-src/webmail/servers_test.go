@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 package webmail
 
 // Real servers on 127.0.0.1, one of each per test binary: a web site the
