@@ -58,7 +58,7 @@ func (f *factory) openRuntime(ctx context.Context) (*runtimeDeps, error) {
 	}
 	if cfg.CacheDir != "off" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o700); err == nil {
-			ec = ec.WithCacheDir(cfg.CacheDir)
+			ec = ec.WithCacheDir(cfg.CacheDir).WithCacheLimit(int64(cfg.CacheSize))
 		}
 	}
 	if d.eng, err = engine.New(ctx, ec); err != nil {

@@ -14,6 +14,7 @@ import (
 // locks. Problems are reported by New, not by the With… methods.
 type Config struct {
 	cacheDir    string
+	cacheLimit  int64
 	logger      *slog.Logger
 	modules     []abi.Module
 	recorder    policy.Recorder
@@ -35,6 +36,10 @@ func NewConfig() Config {
 // WithCacheDir keeps compiled code in dir across processes ("" = memory
 // only). Entries are keyed by module digest and wazero version.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
+
+// WithCacheLimit bounds the disk cache (CACHE_SIZE): New deletes the
+// oldest entries past it. Zero means unbounded.
+func (c Config) WithCacheLimit(bytes int64) Config { c.cacheLimit = bytes; return c }
 
 // WithLogger sets the logger for engine events and guest logs (nil =
 // discard).

@@ -68,6 +68,11 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.cacheDir != "" {
+		if n, err := pruneCache(cfg.cacheDir, cfg.cacheLimit); err != nil {
+			e.logger.Warn("pruning the compile cache failed", "dir", cfg.cacheDir, "err", err)
+		} else if n > 0 {
+			e.logger.Info("pruned the compile cache", "dir", cfg.cacheDir, "removed", n, "limit", cfg.cacheLimit)
+		}
 		c, err := wazero.NewCompilationCacheWithDir(cfg.cacheDir)
 		if err != nil {
 			return nil, fmt.Errorf("engine: compilation cache %s: %w", cfg.cacheDir, err)
