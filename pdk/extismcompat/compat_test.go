@@ -275,23 +275,22 @@ func TestAgree(t *testing.T) {
 	}
 }
 
-// TestNonASCIIOutput pins the one known divergence. @extism/as-pdk 1.0.0's
-// Host.outputString allocates s.length (UTF-16 code units) bytes but
-// stores the longer UTF-8 encoding: the Extism Go SDK lets the store run
-// past the block and returns a truncated output (invalid UTF-8 here), while
-// reef refuses the out-of-block store with a trap. ASCII outputs, and
-// non-ASCII log messages, agree (TestLogging).
+// TestNonASCIIOutput: @extism/as-pdk 1.0.0's Host.outputString allocates
+// s.length (UTF-16 code units) bytes but stores the longer UTF-8 encoding.
+// Extism hosts let the store run past the block and return the truncated
+// output (invalid UTF-8 here); reef's kernel tolerates the same overrun
+// into its arena's spare capacity, so both return the same bytes.
 func TestNonASCIIOutput(t *testing.T) {
 	reef, ext := newReef(t, nil, nil), newExtism(t, nil, nil)
+	want := "Hello, w\u00f6rld \xe2"
 	out, err := ext.call(t, "greet", "wörld ✓")
-	if err != nil || out != "Hello, w\u00f6rld \xe2" {
-		t.Errorf("extism: (%q, %v), want the truncated %q (as-pdk bug); if as-pdk was fixed, move this case to TestAgree", out, err, "Hello, w\u00f6rld \xe2")
+	if err != nil || out != want {
+		t.Errorf("extism: (%q, %v), want the truncated %q (as-pdk bug); if as-pdk was fixed, move this case to TestAgree", out, err, want)
 	}
 	out, err = reef.call(t, "greet", "wörld ✓")
-	if engine.KindOf(err) != engine.KindTrap {
-		t.Errorf("reef: (%q, %v), want a trap for the store past the allocated block", out, err)
+	if err != nil || out != want {
+		t.Errorf("reef: (%q, %v), want what extism returns, %q", out, err, want)
 	}
-	// The trap discarded that instance; the plugin keeps working.
 	run(t, map[string]host{"reef": reef, "extism": ext}, []step{{fn: "greet", input: "again", want: "Hello, again!"}})
 }
 

@@ -35,11 +35,11 @@
 // plugins must be compiled with "--use abort=<file>/myAbort" so they do
 // not import env.abort, which neither host provides.
 //
-// One known divergence, caused by a bug in as-pdk 1.0.0: Host.outputString
-// allocates s.length (UTF-16 code units) bytes but stores the longer UTF-8
-// encoding of non-ASCII text. The Extism Go SDK lets the store run past
-// the block and returns a truncated output; reef refuses the store outside
-// the allocated block and the call fails as a trap (engine.KindTrap).
+// A bug in as-pdk 1.0.0: Host.outputString allocates s.length (UTF-16 code
+// units) bytes but stores the longer UTF-8 encoding of non-ASCII text.
+// Extism hosts let the store run past the block and return a truncated
+// output; reef's kernel tolerates the same overrun into its arena's spare
+// capacity, so both hosts return the same (truncated) bytes.
 // Host.output with UTF-8 bytes, and logging (Memory.allocateString), are
 // correct in both.
 //

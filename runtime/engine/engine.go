@@ -143,6 +143,10 @@ func (e *Engine) instantiateUser(ctx context.Context, mods []abi.Module) error {
 type LoadOptions struct {
 	// Config is the skill's Extism-style config (config_get).
 	Config map[string]string
+	// Lazy defers compilation and validation to the first call: a daemon
+	// with many skills starts at once and holds compiled code only for the
+	// skills in use. Load errors then surface from that first call.
+	Lazy bool
 }
 
 // Load compiles (or reuses) the skill's module, checks its imports,
@@ -156,21 +160,18 @@ func (e *Engine) Load(ctx context.Context, s *skill.Skill, p *policy.Policy, opt
 			return nil, err
 		}
 	}
-	cm, err := e.compile(ctx, s)
-	if err != nil {
-		return nil, err
+	pl := newPlugin(e, s, p, maps.Clone(opts.Config))
+	if !opts.Lazy {
+		if err := pl.ensure(ctx); err != nil {
+			return nil, err
+		}
+		inst, err := pl.newInstance(ctx)
+		if err != nil {
+			e.release(s.Digest)
+			return nil, &LoadError{Skill: s.Name, Reason: "first instance failed", Err: err}
+		}
+		pl.put(inst)
 	}
-	pl, err := newPlugin(e, s, p, cm, maps.Clone(opts.Config))
-	if err != nil {
-		e.release(s.Digest)
-		return nil, err
-	}
-	inst, err := pl.newInstance(ctx)
-	if err != nil {
-		e.release(s.Digest)
-		return nil, &LoadError{Skill: s.Name, Reason: "first instance failed", Err: err}
-	}
-	pl.put(inst)
 	e.mu.Lock()
 	e.plugins[pl] = struct{}{}
 	e.mu.Unlock()

@@ -37,6 +37,10 @@ type Plugin struct {
 	vars     map[string][]byte
 	varBytes int
 
+	initMu   sync.Mutex
+	initErr  error
+	compiled atomic.Bool
+
 	mu     sync.Mutex
 	idle   []*instance
 	busy   int
@@ -50,10 +54,38 @@ type Plugin struct {
 // maxVarBytes bounds the Extism vars of one plugin (Extism's default).
 const maxVarBytes = 1 << 20
 
-func newPlugin(e *Engine, s *skill.Skill, p *policy.Policy, cm wazero.CompiledModule, config map[string]string) (*Plugin, error) {
-	pl := &Plugin{e: e, skill: s, cm: cm, config: config, vars: map[string][]byte{}, funcs: map[string]bool{},
+func newPlugin(e *Engine, s *skill.Skill, p *policy.Policy, config map[string]string) *Plugin {
+	pl := &Plugin{e: e, skill: s, config: config, vars: map[string][]byte{}, funcs: map[string]bool{},
 		logger: e.logger.With("skill", s.Name)}
 	pl.pol.Store(p)
+	return pl
+}
+
+// ensure compiles and validates the module on first use (lazy plugins) and
+// returns the load error, if any, on every later use.
+func (pl *Plugin) ensure(ctx context.Context) error {
+	pl.initMu.Lock()
+	defer pl.initMu.Unlock()
+	if pl.cm != nil || pl.initErr != nil {
+		return pl.initErr
+	}
+	cm, err := pl.e.compile(ctx, pl.skill)
+	if err != nil {
+		pl.initErr = err
+		return err
+	}
+	if err := pl.bind(cm); err != nil {
+		pl.e.release(pl.skill.Digest)
+		pl.initErr = err
+		return err
+	}
+	return nil
+}
+
+// bind checks the compiled module's exports and memory against the
+// manifest and the policy's limits, and records the callable functions.
+func (pl *Plugin) bind(cm wazero.CompiledModule) error {
+	s, p := pl.skill, pl.pol.Load()
 	exports := cm.ExportedFunctions()
 	callable := func(d api.FunctionDefinition) bool {
 		return len(d.ParamTypes()) == 0 && (len(d.ResultTypes()) == 0 || (len(d.ResultTypes()) == 1 && d.ResultTypes()[0] == api.ValueTypeI32))
@@ -80,17 +112,24 @@ func newPlugin(e *Engine, s *skill.Skill, p *policy.Policy, cm wazero.CompiledMo
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		pl.funcs = map[string]bool{}
+		return err
 	}
 	for n := range pl.funcs {
 		pl.names = append(pl.names, n)
 	}
 	sort.Strings(pl.names)
 	if minPages, ok := memoryMinPages(s.Wasm); ok && uint64(minPages)*65536 > uint64(p.Limits.Memory) {
-		return nil, &LoadError{Skill: s.Name, Reason: fmt.Sprintf("module declares a minimum memory of %d bytes, over the skill's memory limit of %d bytes", uint64(minPages)*65536, uint64(p.Limits.Memory))}
+		return &LoadError{Skill: s.Name, Reason: fmt.Sprintf("module declares a minimum memory of %d bytes, over the skill's memory limit of %d bytes", uint64(minPages)*65536, uint64(p.Limits.Memory))}
 	}
-	return pl, nil
+	pl.cm = cm
+	pl.compiled.Store(true)
+	return nil
 }
+
+// Compiled reports whether the module has been compiled (lazy plugins
+// compile on first use).
+func (p *Plugin) Compiled() bool { return p.compiled.Load() }
 
 // Skill returns the skill this plugin runs.
 func (p *Plugin) Skill() *skill.Skill { return p.skill }
@@ -98,11 +137,28 @@ func (p *Plugin) Skill() *skill.Skill { return p.skill }
 // Policy returns the current effective policy.
 func (p *Plugin) Policy() *policy.Policy { return p.pol.Load() }
 
-// Functions lists callable function names, sorted.
-func (p *Plugin) Functions() []string { return slices.Clone(p.names) }
+// Functions lists callable function names, sorted. A lazy plugin with a
+// manifest answers from the manifest without compiling.
+func (p *Plugin) Functions() []string {
+	if !p.Compiled() && !p.skill.Bare && len(p.skill.Manifest.Functions) > 0 {
+		names := make([]string, 0, len(p.skill.Manifest.Functions))
+		for _, f := range p.skill.Manifest.Functions {
+			names = append(names, f.Name)
+		}
+		sort.Strings(names)
+		return names
+	}
+	if err := p.ensure(context.Background()); err != nil {
+		return nil
+	}
+	return slices.Clone(p.names)
+}
 
 // Imports lists the module's imports as "module.name".
 func (p *Plugin) Imports() []string {
+	if err := p.ensure(context.Background()); err != nil {
+		return nil
+	}
 	var out []string
 	for _, f := range p.cm.ImportedFunctions() {
 		m, n, _ := f.Import()
@@ -149,6 +205,11 @@ func (p *Plugin) Stats() PluginStats {
 // Call runs function fn with input and returns its output. Errors are
 // *CallError (or ctx errors before the call started).
 func (p *Plugin) Call(ctx context.Context, fn string, input []byte) ([]byte, error) {
+	if !p.compiled.Load() {
+		if err := p.ensure(ctx); err != nil {
+			return nil, &CallError{Skill: p.skill.Name, Function: fn, Kind: KindInstance, Err: err}
+		}
+	}
 	if !p.funcs[fn] {
 		return nil, &CallError{Skill: p.skill.Name, Function: fn, Kind: KindNotFound, Err: fmt.Errorf("exported functions: %v", p.names)}
 	}
@@ -266,7 +327,7 @@ func (p *Plugin) Close(ctx context.Context) {
 	for _, in := range idle {
 		p.discard(in)
 	}
-	if none {
+	if none && p.Compiled() {
 		p.e.release(p.skill.Digest)
 	}
 	p.e.mu.Lock()

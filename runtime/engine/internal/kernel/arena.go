@@ -156,20 +156,24 @@ func (a *Arena) LoadU64(off uint64) (uint64, bool) {
 	return binary.LittleEndian.Uint64(a.buf[off:]), true
 }
 
-// StoreU8 writes one byte.
+// StoreU8 writes one byte. Stores may run past the last block into the
+// arena's spare capacity, as they may into Extism's kernel memory:
+// @extism/as-pdk 1.0.0 sizes string output in UTF-16 units and writes
+// UTF-8, and Extism hosts tolerate the overrun (the extra bytes are simply
+// not part of any block).
 func (a *Arena) StoreU8(off uint64, v byte) bool {
-	if off >= uint64(len(a.buf)) {
+	if off >= uint64(cap(a.buf)) {
 		return false
 	}
-	a.buf[off] = v
+	a.buf[:cap(a.buf)][off] = v
 	return true
 }
 
-// StoreU64 writes a little-endian u64.
+// StoreU64 writes a little-endian u64 (see StoreU8 for the bounds).
 func (a *Arena) StoreU64(off, v uint64) bool {
-	if off+8 < off || off+8 > uint64(len(a.buf)) {
+	if off+8 < off || off+8 > uint64(cap(a.buf)) {
 		return false
 	}
-	binary.LittleEndian.PutUint64(a.buf[off:], v)
+	binary.LittleEndian.PutUint64(a.buf[:cap(a.buf)][off:], v)
 	return true
 }
