@@ -89,6 +89,7 @@ func runServe(ctx context.Context, f *factory, o *serveOptions) error {
 	defer d.close(context.WithoutCancel(ctx))
 	reg = registry.New(registry.Options{
 		Dir: cfg.SkillDir, Engine: d.eng, Grants: d.grants, Recorder: d.rec, Logger: log,
+		Lazy:        !cfg.Server.Preload,
 		OnLoadError: func(name string, err error) { m.LoadError(name) },
 		OnSwap: func(name string, removed bool) {
 			if removed {

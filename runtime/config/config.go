@@ -80,6 +80,10 @@ type Server struct {
 	AllowedHosts []string `yaml:"allowed_hosts,omitempty"`
 	// AllowedOrigins are browser origins allowed to call the API.
 	AllowedOrigins []string `yaml:"allowed_origins,omitempty"`
+	// Preload compiles every skill at start (default false: a skill is
+	// compiled on its first call, so start is instant and idle memory holds
+	// only the skills in use).
+	Preload bool `yaml:"preload,omitempty"`
 }
 
 // Auth is the RBAC matrix.

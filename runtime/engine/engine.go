@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -52,6 +55,9 @@ type signature struct {
 type compiledEntry struct {
 	mod  wazero.CompiledModule
 	refs int
+	// minPages is the declared minimum memory (ok false: none found).
+	minPages uint32
+	hasMin   bool
 }
 
 // New builds the runtime and registers the Extism kernel, WASI preview 1
@@ -178,18 +184,22 @@ func (e *Engine) Load(ctx context.Context, s *skill.Skill, p *policy.Policy, opt
 	return pl, nil
 }
 
-func (e *Engine) compile(ctx context.Context, s *skill.Skill) (wazero.CompiledModule, error) {
+func (e *Engine) compile(ctx context.Context, s *skill.Skill) (*compiledEntry, error) {
 	e.mu.Lock()
 	if ce, ok := e.compiled[s.Digest]; ok && s.Digest != "" {
 		ce.refs++
 		e.mu.Unlock()
-		return ce.mod, nil
+		return ce, nil
 	}
 	e.mu.Unlock()
-	if len(s.Wasm) < 8 || string(s.Wasm[:4]) != "\x00asm" {
+	wasm, err := moduleBytes(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &LoadError{Skill: s.Name, Reason: "not a WebAssembly module (bad magic header)"}
 	}
-	cm, err := e.rt.CompileModule(ctx, s.Wasm)
+	cm, err := e.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, &LoadError{Skill: s.Name, Reason: "invalid WebAssembly module", Err: err}
 	}
@@ -197,15 +207,36 @@ func (e *Engine) compile(ctx context.Context, s *skill.Skill) (wazero.CompiledMo
 		_ = cm.Close(ctx)
 		return nil, err
 	}
+	entry := &compiledEntry{mod: cm, refs: 1}
+	entry.minPages, entry.hasMin = memoryMinPages(wasm)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ce, ok := e.compiled[s.Digest]; ok { // lost a race: keep the first
 		_ = cm.Close(ctx)
 		ce.refs++
-		return ce.mod, nil
+		return ce, nil
 	}
-	e.compiled[s.Digest] = &compiledEntry{mod: cm, refs: 1}
-	return cm, nil
+	e.compiled[s.Digest] = entry
+	return entry, nil
+}
+
+// moduleBytes returns the skill's module: the bytes it holds, or, for a
+// skill whose bytes were dropped to save memory (a lazily loaded daemon
+// skill), the file re-read and checked against the digest it was loaded
+// with.
+func moduleBytes(s *skill.Skill) ([]byte, error) {
+	if s.Wasm != nil || s.WasmPath == "" {
+		return s.Wasm, nil
+	}
+	b, err := os.ReadFile(s.WasmPath)
+	if err != nil {
+		return nil, &LoadError{Skill: s.Name, Reason: "reading the module", Err: err}
+	}
+	sum := sha256.Sum256(b)
+	if got := "sha256:" + hex.EncodeToString(sum[:]); got != s.Digest {
+		return nil, &LoadError{Skill: s.Name, Reason: fmt.Sprintf("module changed on disk since it was loaded (digest %s, loaded %s); it will be reloaded", got, s.Digest)}
+	}
+	return b, nil
 }
 
 func (e *Engine) release(digest string) {

@@ -69,12 +69,12 @@ func (pl *Plugin) ensure(ctx context.Context) error {
 	if pl.cm != nil || pl.initErr != nil {
 		return pl.initErr
 	}
-	cm, err := pl.e.compile(ctx, pl.skill)
+	ce, err := pl.e.compile(ctx, pl.skill)
 	if err != nil {
 		pl.initErr = err
 		return err
 	}
-	if err := pl.bind(cm); err != nil {
+	if err := pl.bind(ce); err != nil {
 		pl.e.release(pl.skill.Digest)
 		pl.initErr = err
 		return err
@@ -84,8 +84,8 @@ func (pl *Plugin) ensure(ctx context.Context) error {
 
 // bind checks the compiled module's exports and memory against the
 // manifest and the policy's limits, and records the callable functions.
-func (pl *Plugin) bind(cm wazero.CompiledModule) error {
-	s, p := pl.skill, pl.pol.Load()
+func (pl *Plugin) bind(ce *compiledEntry) error {
+	s, p, cm := pl.skill, pl.pol.Load(), ce.mod
 	exports := cm.ExportedFunctions()
 	callable := func(d api.FunctionDefinition) bool {
 		return len(d.ParamTypes()) == 0 && (len(d.ResultTypes()) == 0 || (len(d.ResultTypes()) == 1 && d.ResultTypes()[0] == api.ValueTypeI32))
@@ -119,8 +119,8 @@ func (pl *Plugin) bind(cm wazero.CompiledModule) error {
 		pl.names = append(pl.names, n)
 	}
 	sort.Strings(pl.names)
-	if minPages, ok := memoryMinPages(s.Wasm); ok && uint64(minPages)*65536 > uint64(p.Limits.Memory) {
-		return &LoadError{Skill: s.Name, Reason: fmt.Sprintf("module declares a minimum memory of %d bytes, over the skill's memory limit of %d bytes", uint64(minPages)*65536, uint64(p.Limits.Memory))}
+	if ce.hasMin && uint64(ce.minPages)*65536 > uint64(p.Limits.Memory) {
+		return &LoadError{Skill: s.Name, Reason: fmt.Sprintf("module declares a minimum memory of %d bytes, over the skill's memory limit of %d bytes", uint64(ce.minPages)*65536, uint64(p.Limits.Memory))}
 	}
 	pl.cm = cm
 	pl.compiled.Store(true)

@@ -52,6 +52,13 @@ type Options struct {
 	OnSwap func(skill string, removed bool)
 	// Logger (nil: discard).
 	Logger *slog.Logger
+	// Lazy makes Scan defer each skill's compilation to its first call, so
+	// a daemon with many skills is ready at once and holds compiled code
+	// only for skills in use; a broken module then fails its first call
+	// (with the load error) instead of the scan. Reload — hot reload of a
+	// changed skill — always validates eagerly, so a broken upload never
+	// replaces a working version.
+	Lazy bool
 }
 
 // Registry is safe for concurrent use.
@@ -102,7 +109,7 @@ func (r *Registry) Scan(ctx context.Context) error {
 	var errs []error
 	for name, path := range paths {
 		seen[name] = true
-		if err := r.load(ctx, name, path); err != nil {
+		if err := r.load(ctx, name, path, r.opts.Lazy); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -169,7 +176,7 @@ func (r *Registry) Reload(ctx context.Context, name string) error {
 		r.remove(name)
 		return nil
 	}
-	return r.load(ctx, name, path)
+	return r.load(ctx, name, path, false)
 }
 
 func (r *Registry) remove(name string) {
@@ -200,7 +207,7 @@ func (r *Registry) fail(name, path string, err error) error {
 	return le
 }
 
-func (r *Registry) load(ctx context.Context, name, path string) error {
+func (r *Registry) load(ctx context.Context, name, path string, lazy bool) error {
 	s, err := skill.Load(path)
 	if err != nil {
 		return r.fail(name, path, err)
@@ -225,7 +232,15 @@ func (r *Registry) load(ctx context.Context, name, path string) error {
 		if r.opts.Config != nil {
 			cfg = r.opts.Config(s.Name)
 		}
-		pl, err := r.opts.Engine.Load(ctx, s, pol, engine.LoadOptions{Config: cfg})
+		if lazy && s.WasmPath != "" {
+			// The engine re-reads (and checks) the file when it compiles;
+			// holding every module's bytes would dominate idle memory.
+			light := *s
+			light.Wasm = nil
+			s = &light
+			e.Skill = s
+		}
+		pl, err := r.opts.Engine.Load(ctx, s, pol, engine.LoadOptions{Config: cfg, Lazy: lazy})
 		if err != nil {
 			return r.fail(name, path, err)
 		}

@@ -214,3 +214,51 @@ func TestWatchPicksUpNewSkill(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLazyScan: a lazy scan compiles nothing and keeps no module bytes; the
+// first call compiles (re-reading the file, checked against its digest).
+func TestLazyScan(t *testing.T) {
+	dir := t.TempDir()
+	writeBundle(t, dir, "s", wasm(t, "greet"), "greet")
+	writeBundle(t, dir, "broken", []byte("not wasm"), "greet")
+	r := registry.New(registry.Options{Dir: dir, Engine: newEngine(t), Lazy: true})
+	if err := r.Scan(context.Background()); err != nil {
+		t.Fatalf("lazy scan reported %v", err)
+	}
+	l, err := r.Acquire("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Plugin.Compiled() || l.Skill.Wasm != nil {
+		t.Fatal("lazy scan compiled the module or kept its bytes")
+	}
+	out, err := l.Plugin.Call(context.Background(), "greet", []byte("q"))
+	l.Release()
+	if err != nil || string(out) != "Hello, q!" {
+		t.Fatalf("%q %v", out, err)
+	}
+	b, err := r.Acquire("broken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	if _, err := b.Plugin.Call(context.Background(), "greet", nil); err == nil || !strings.Contains(err.Error(), "not a WebAssembly module") {
+		t.Fatalf("broken skill's first call: %v", err)
+	}
+	// A module replaced on disk after the scan is not run unchecked.
+	writeBundle(t, dir, "t", wasm(t, "greet"), "greet")
+	if err := r.Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "t", "t.wasm"), wasm(t, "greet_bulk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lt, err := r.Acquire("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lt.Release()
+	if _, err := lt.Plugin.Call(context.Background(), "greet", nil); err == nil || !strings.Contains(err.Error(), "changed on disk") {
+		t.Fatalf("swapped module: %v", err)
+	}
+}
