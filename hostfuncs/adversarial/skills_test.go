@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reefhq/reef/runtime/author"
 	"github.com/reefhq/reef/runtime/engine"
 	"github.com/reefhq/reef/runtime/policy"
 	"github.com/reefhq/reef/runtime/skill"
@@ -65,52 +66,20 @@ func callJSON(t *testing.T, pl *engine.Plugin, fn string, in any, out any) error
 	return nil
 }
 
-// golden is one tests/*.json case of a bundled skill.
-type golden struct {
-	Function       string          `json:"function"`
-	Input          json.RawMessage `json:"input"`
-	Output         json.RawMessage `json:"output"`
-	OutputContains string          `json:"output_contains"`
-	Error          string          `json:"error"`
-}
-
-// runGoldens runs the skill's tests/*.json against pl.
+// runGoldens runs the skill's tests/*.json with reef test's own runner
+// (runtime/author): each case under its own grants, none meaning none.
 func runGoldens(t *testing.T, name string, pl *engine.Plugin) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(w.repo, "skills-src", name, "tests", "*.json"))
-	if len(files) == 0 {
-		t.Fatalf("%s has no tests/*.json", name)
+	cases, err := author.LoadCases(filepath.Join(w.repo, "skills-src", name))
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("%s tests: %d cases, %v", name, len(cases), err)
 	}
-	for _, f := range files {
-		t.Run("golden/"+filepath.Base(f), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			must(t, err)
-			var g golden
-			dec := json.NewDecoder(strings.NewReader(string(b)))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&g); err != nil || g.Function == "" {
-				t.Fatalf("%s: %v", f, err)
+	for _, r := range author.RunCases(context.Background(), w.eng, pl.Skill(), cases, nil) {
+		t.Run("golden/"+r.Case.Name, func(t *testing.T) {
+			if !r.Pass {
+				t.Fatalf("%s", r.Diff)
 			}
-			out, err := pl.Call(context.Background(), g.Function, g.Input)
-			switch {
-			case g.Error != "":
-				if err == nil || !strings.Contains(err.Error(), g.Error) {
-					t.Fatalf("want error containing %q, got %q %v", g.Error, out, err)
-				}
-			case err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case g.Output != nil:
-				var got, want any
-				_ = json.Unmarshal(out, &got)
-				_ = json.Unmarshal(g.Output, &want)
-				if !reflect.DeepEqual(got, want) {
-					t.Fatalf("output %s, want %s", out, g.Output)
-				}
-			case g.OutputContains != "":
-				if !strings.Contains(string(out), g.OutputContains) {
-					t.Fatalf("output %s does not contain %s", out, g.OutputContains)
-				}
-			}
+			noSecret(t, nil, "output", string(r.Output))
 		})
 	}
 }

@@ -246,7 +246,7 @@ func TestLazyScan(t *testing.T) {
 		t.Fatalf("broken skill's first call: %v", err)
 	}
 	// A module replaced on disk after the scan is not run unchecked.
-	writeBundle(t, dir, "t", wasm(t, "greet"), "greet")
+	writeBundle(t, dir, "t", wasm(t, "nomem"), "run") // a digest not compiled yet
 	if err := r.Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestLazyScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lt.Release()
-	if _, err := lt.Plugin.Call(context.Background(), "greet", nil); err == nil || !strings.Contains(err.Error(), "changed on disk") {
+	if _, err := lt.Plugin.Call(context.Background(), "run", nil); err == nil || !strings.Contains(err.Error(), "changed on disk") {
 		t.Fatalf("swapped module: %v", err)
 	}
 }
