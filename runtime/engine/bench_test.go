@@ -39,6 +39,18 @@ func BenchmarkTrivialCall(b *testing.B) {
 			}
 		}
 	})
+	// The same shape as wazero-raw: an export that does nothing, so the
+	// difference is reef's own per-call cost.
+	b.Run("reef/empty-export", func(b *testing.B) {
+		e := newEngine(b)
+		pl := load(b, e, fixture(b, "greet_bulk"), skill.Limits{}, engine.LoadOptions{})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := pl.Call(ctx, "empty", nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("extism-go-sdk", func(b *testing.B) {
 		p := extismPlugin(b, "greet")
 		b.ReportAllocs()
