@@ -443,26 +443,31 @@ func existing(ic *imapclient.Client, set imap.UIDSet) ([]imap.UID, error) {
 	return uids, nil
 }
 
-func (m *Module) markSeen(c abi.Call, req, _ []byte) ([]byte, error) {
-	var r MarkSeenRequest
-	if err := decodeStrict(req, &r); err != nil {
-		return nil, err
-	}
-	set, err := uidSet(r.UIDs)
+// modifyUIDs is the shared body of mark-seen and move: it checks the UID
+// list, the account and the (modify-granted) mailbox, selects the mailbox
+// and runs act on the UIDs of the list that exist there (act is not called
+// when none do). It returns the UIDs act ran on.
+func (m *Module) modifyUIDs(c abi.Call, account, mailbox string, uidList []uint32, check func(mb string) error, act func(ic *imapclient.Client, uids []imap.UID) error) (string, []uint32, error) {
+	set, err := uidSet(uidList)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	a, err := m.account(c, r.Account, true)
+	a, err := m.account(c, account, true)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	mb, err := checkMailbox(c, "mailbox", r.Mailbox, true)
+	mb, err := checkMailbox(c, "mailbox", mailbox, true)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	resp := MarkSeenResponse{UIDs: []uint32{}}
+	if check != nil {
+		if err := check(mb); err != nil {
+			return "", nil, err
+		}
+	}
+	done := []uint32{}
 	err = m.withIMAP(c.Context(), a, func(ic *imapclient.Client) error {
-		resp.UIDs = resp.UIDs[:0]
+		done = done[:0]
 		if _, err := ic.Select(mb, nil).Wait(); err != nil {
 			return err
 		}
@@ -470,18 +475,32 @@ func (m *Module) markSeen(c abi.Call, req, _ []byte) ([]byte, error) {
 		if err != nil || len(uids) == 0 {
 			return err
 		}
-		store := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}
-		if err := ic.Store(imap.UIDSetNum(uids...), store, nil).Close(); err != nil {
+		if err := act(ic, uids); err != nil {
 			return err
 		}
-		resp.UIDs = uint32s(uids)
+		done = uint32s(uids)
 		return nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return mb, done, nil
+}
+
+func (m *Module) markSeen(c abi.Call, req, _ []byte) ([]byte, error) {
+	var r MarkSeenRequest
+	if err := decodeStrict(req, &r); err != nil {
+		return nil, err
+	}
+	mb, uids, err := m.modifyUIDs(c, r.Account, r.Mailbox, r.UIDs, nil, func(ic *imapclient.Client, uids []imap.UID) error {
+		store := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}
+		return ic.Store(imap.UIDSetNum(uids...), store, nil).Close()
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.Logger().Info("mail marked seen", "mailbox", mb, "count", len(resp.UIDs))
-	return json.Marshal(resp)
+	c.Logger().Info("mail marked seen", "mailbox", mb, "count", len(uids))
+	return json.Marshal(MarkSeenResponse{UIDs: uids})
 }
 
 func (m *Module) move(c abi.Call, req, _ []byte) ([]byte, error) {
@@ -489,46 +508,26 @@ func (m *Module) move(c abi.Call, req, _ []byte) ([]byte, error) {
 	if err := decodeStrict(req, &r); err != nil {
 		return nil, err
 	}
-	set, err := uidSet(r.UIDs)
-	if err != nil {
-		return nil, err
-	}
-	a, err := m.account(c, r.Account, true)
-	if err != nil {
-		return nil, err
-	}
-	mb, err := checkMailbox(c, "mailbox", r.Mailbox, true)
-	if err != nil {
-		return nil, err
-	}
-	to, err := checkMailbox(c, "to", r.To, true)
-	if err != nil {
-		return nil, err
-	}
-	if to == mb {
-		return nil, abi.Errorf(abi.CodeInvalid, "to %q: same as mailbox", r.To)
-	}
-	resp := MoveResponse{Moved: []uint32{}}
-	err = m.withIMAP(c.Context(), a, func(ic *imapclient.Client) error {
-		resp.Moved = resp.Moved[:0]
-		if _, err := ic.Select(mb, nil).Wait(); err != nil {
+	var to string
+	check := func(mb string) error {
+		var err error
+		if to, err = checkMailbox(c, "to", r.To, true); err != nil {
 			return err
 		}
-		uids, err := existing(ic, set)
-		if err != nil || len(uids) == 0 {
-			return err
+		if to == mb {
+			return abi.Errorf(abi.CodeInvalid, "to %q: same as mailbox", r.To)
 		}
-		if _, err := ic.Move(imap.UIDSetNum(uids...), to).Wait(); err != nil {
-			return err
-		}
-		resp.Moved = uint32s(uids)
 		return nil
+	}
+	mb, uids, err := m.modifyUIDs(c, r.Account, r.Mailbox, r.UIDs, check, func(ic *imapclient.Client, uids []imap.UID) error {
+		_, err := ic.Move(imap.UIDSetNum(uids...), to).Wait()
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.Logger().Info("mail moved", "mailbox", mb, "to", to, "count", len(resp.Moved))
-	return json.Marshal(resp)
+	c.Logger().Info("mail moved", "mailbox", mb, "to", to, "count", len(uids))
+	return json.Marshal(MoveResponse{Moved: uids})
 }
 
 func uint32s(uids []imap.UID) []uint32 {
