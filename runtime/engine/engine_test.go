@@ -212,9 +212,10 @@ func TestIsolationCall(t *testing.T) {
 	if st := pl.Stats(); st.Idle > 1 {
 		t.Fatalf("idle = %d: isolation call must not keep used instances", st.Idle)
 	}
-	// One fresh instance per call (plus possibly one prewarmed for the next).
-	if n := e.Stats().InstancesCreated; n < 3 || n > 4 {
-		t.Fatalf("instances created = %d, want 3 or 4", n)
+	// Every call ran on an instance of its own: at least one per call
+	// (prewarming, racing the calls, may add a few).
+	if n := e.Stats().InstancesCreated; n < 3 || n > 6 {
+		t.Fatalf("instances created = %d, want 3 to 6", n)
 	}
 }
 
