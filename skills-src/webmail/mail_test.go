@@ -30,7 +30,7 @@ func TestMailSend(t *testing.T) {
 	for i := range payload {
 		payload[i] = byte(i * 7)
 	}
-	before := len(w.smtp.messages())
+	before := len(w.smtp.Messages())
 	var out struct {
 		MessageID string `json:"message_id"`
 	}
@@ -49,7 +49,7 @@ func TestMailSend(t *testing.T) {
 	if !strings.HasPrefix(out.MessageID, "<") || !strings.HasSuffix(out.MessageID, "@corp.example>") {
 		t.Fatalf("message_id %q", out.MessageID)
 	}
-	msgs := w.smtp.messages()
+	msgs := w.smtp.Messages()
 	if len(msgs) != before+1 {
 		t.Fatalf("server received %d messages, want 1", len(msgs)-before)
 	}
@@ -74,12 +74,12 @@ func TestMailSend(t *testing.T) {
 	}
 
 	t.Run("recipient outside the grant", func(t *testing.T) {
-		before := len(w.smtp.messages())
+		before := len(w.smtp.Messages())
 		// evil.example is requested but not granted; one refused
 		// recipient refuses the whole message.
 		_, err := call(t, s, pl, "send", map[string]any{"to": []string{"alice@corp.example"}, "bcc": []string{"eve@evil.example"}, "subject": "x", "text": "x"})
 		wantDenied(t, err, "mail-send", policy.CapMail, "eve@evil.example")
-		if n := len(w.smtp.messages()); n != before {
+		if n := len(w.smtp.Messages()); n != before {
 			t.Fatalf("a message was sent anyway (%d)", n-before)
 		}
 	})
@@ -88,7 +88,7 @@ func TestMailSend(t *testing.T) {
 		wantDenied(t, err, "mail-send", policy.CapMail, "other")
 	})
 	t.Run("header injection", func(t *testing.T) {
-		before := len(w.smtp.messages())
+		before := len(w.smtp.Messages())
 		for _, in := range []map[string]any{
 			{"to": []string{"alice@corp.example"}, "subject": "hi\r\nBcc: eve@evil.example", "text": "x"},
 			{"to": []string{"alice@corp.example\r\nBcc: eve@evil.example"}, "subject": "hi", "text": "x"},
@@ -99,7 +99,7 @@ func TestMailSend(t *testing.T) {
 				t.Fatalf("accepted %v", in)
 			}
 		}
-		if n := len(w.smtp.messages()); n != before {
+		if n := len(w.smtp.Messages()); n != before {
 			t.Fatalf("%d messages sent", n-before)
 		}
 	})

@@ -25,8 +25,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/reefhq/reef/internal/mailtest"
 )
 
 const (
@@ -137,72 +138,17 @@ func newBadSite() *site {
 	return s
 }
 
-// received is one message the SMTP server accepted.
-type received struct {
-	From string
-	To   []string
-	Data []byte
-}
-
 // smtpServer is a real go-smtp server on 127.0.0.1 (no TLS: the account
 // is a loopback one, which hostmail allows with a password).
 type smtpServer struct {
 	port int
 	srv  *smtp.Server
-	mu   sync.Mutex
-	msgs []received
+	*mailtest.SMTPBackend
 }
-
-func (s *smtpServer) messages() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.msgs...)
-}
-
-type smtpSession struct {
-	srv    *smtpServer
-	authed bool
-	cur    received
-}
-
-func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *smtpSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != mailUser || pass != mailPass {
-			return smtp.ErrAuthFailed
-		}
-		s.authed = true
-		return nil
-	}), nil
-}
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	if !s.authed {
-		return smtp.ErrAuthRequired
-	}
-	s.cur = received{From: from}
-	return nil
-}
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-func (s *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = b
-	s.srv.mu.Lock()
-	s.srv.msgs = append(s.srv.msgs, s.cur)
-	s.srv.mu.Unlock()
-	return nil
-}
-func (s *smtpSession) Reset()        { s.cur = received{} }
-func (s *smtpSession) Logout() error { return nil }
 
 func startSMTP() (*smtpServer, error) {
-	st := &smtpServer{}
-	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: st}, nil }))
+	st := &smtpServer{SMTPBackend: &mailtest.SMTPBackend{User: mailUser, Pass: mailPass}}
+	s := smtp.NewServer(st.SMTPBackend)
 	s.Domain = "localhost"
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
 	s.MaxMessageBytes = 32 << 20
