@@ -15,4 +15,14 @@
 // the response bytes (0 = empty response); a result < 0 is the negated
 // handle of a JSON Error document. Handles live in the per-call kernel
 // arena and are released when the call ends.
+//
+// # Zero-copy responses
+//
+// A handler returns its response as a []byte that the engine copies into
+// the kernel arena. A handler producing a large response (a file read)
+// can avoid that copy through the optional ResponseBuffer extension of
+// Call: it asks for n bytes of arena memory, fills them and returns them
+// (see buffer.go for the contract). The extension is additive: the
+// calling convention and what the guest sees are unchanged, and a handler
+// must still work with a Call that does not implement it (abitest.Call).
 package abi

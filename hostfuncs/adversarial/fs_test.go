@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/reefhq/reef/runtime/skill"
 )
 
 // TestFSCapabilityAttacks drives reef_fs_* from the C guest with hostile
@@ -257,3 +259,57 @@ func must(t testing.TB, err error) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestFSReadInPlace: reef_fs_read fills kernel memory in place
+// (abi.ResponseBuffer). The guest must get exactly the file's bytes — no
+// bytes of an earlier, larger read, none past a short read — and a read
+// larger than the skill's memory limit is still a "limit" error the skill
+// survives.
+func TestFSReadInPlace(t *testing.T) {
+	h := newHostDirs(t)
+	big := make([]byte, 300<<10)
+	for i := range big {
+		big[i] = byte(i*7 + i>>8)
+	}
+	writeFile(t, filepath.Join(h.data, "big.bin"), string(big))
+	writeFile(t, filepath.Join(h.data, "small.txt"), "small")
+	writeFile(t, filepath.Join(h.data, "huge.bin"), strings.Repeat("h", 3<<20))
+	pl := load(t, "hostile", "inplace-reader", grantSpec{fs: h, limits: skill.Limits{Memory: 2 << 20}})
+	for _, c := range []struct {
+		name, req, want string
+	}{
+		{"large", `{"path":"/data/big.bin"}`, string(big)},
+		{"small after large", `{"path":"/data/small.txt"}`, "small"},
+		{"range", `{"path":"/data/big.bin","offset":1000,"length":5000}`, string(big[1000:6000])},
+		{"length past the end", `{"path":"/data/small.txt","offset":2,"length":100}`, "all"},
+		{"offset past the end", `{"path":"/data/small.txt","offset":99}`, ""},
+		{"large again", `{"path":"/data/big.bin"}`, string(big)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCap(t, pl, h, 2, "reef_fs_read", c.req, nil)
+			if r.err != nil || r.ok != 2 {
+				t.Fatalf("read: %d ok, %+v", r.ok, r.err)
+			}
+			if string(r.body) != c.want {
+				t.Fatalf("read %d bytes, want %d (first difference at %d)", len(r.body), len(c.want), firstDiff(r.body, []byte(c.want)))
+			}
+		})
+	}
+	t.Run("over the memory limit", func(t *testing.T) {
+		r := runCap(t, pl, h, 1, "reef_fs_read", `{"path":"/data/huge.bin"}`, nil)
+		wantCode(t, r.err, "limit", "fs")
+		r = runCap(t, pl, h, 1, "reef_fs_read", `{"path":"/data/small.txt"}`, nil)
+		if r.err != nil || string(r.body) != "small" {
+			t.Fatalf("read after the limit error: %q %+v", r.body, r.err)
+		}
+	})
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

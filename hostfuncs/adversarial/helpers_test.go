@@ -246,6 +246,8 @@ type grantSpec struct {
 	kv      skill.Size
 	secrets []string
 	limits  skill.Limits
+	// rec records the skill's decisions (nil: the suite's recorder w.rec).
+	rec policy.Recorder
 }
 
 // load loads guest (a compiled testdata or skill module) as skill name
@@ -290,7 +292,11 @@ func tryLoad(t testing.TB, guest, name string, g grantSpec) (*engine.Plugin, err
 	if s.Manifest.Limits.Output == 0 {
 		s.Manifest.Limits.Output = skillOutputSize
 	}
-	p, err := policy.Compute(s, gr, w.rec)
+	rec := g.rec
+	if rec == nil {
+		rec = w.rec
+	}
+	p, err := policy.Compute(s, gr, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,14 +123,14 @@ func (m *Module) read(c abi.Call, req, _ []byte) ([]byte, error) {
 		return nil, guestError(c.Policy(), "read", r.Path, err)
 	}
 	defer root.Close()
-	b, err := m.readFile(c.Skill(), root, t.rel, r.Offset, r.Length)
+	b, err := m.readFile(c, root, t.rel, r.Offset, r.Length)
 	if err != nil {
 		return nil, guestError(c.Policy(), "read", t.raw, err)
 	}
 	return b, nil
 }
 
-func (m *Module) readFile(skillName string, root *os.Root, rel string, off int64, length *int64) ([]byte, error) {
+func (m *Module) readFile(c abi.Call, root *os.Root, rel string, off int64, length *int64) ([]byte, error) {
 	f, fi, err := openChecked(root, rel, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
@@ -144,14 +144,27 @@ func (m *Module) readFile(skillName string, root *os.Root, rel string, off int64
 		n = min(n, *length)
 	}
 	if n > m.opts.MaxReadBytes {
-		return nil, &QuotaError{Skill: skillName, Kind: "read", Limit: m.opts.MaxReadBytes, Want: n}
+		return nil, &QuotaError{Skill: c.Skill(), Kind: "read", Limit: m.opts.MaxReadBytes, Want: n}
 	}
-	buf := make([]byte, n)
+	buf := responseBuffer(c, int(n))
 	got, err := f.ReadAt(buf, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	return buf[:got], nil
+}
+
+// responseBuffer returns n bytes for a response: the engine's kernel
+// memory when the call lends it (abi.ResponseBuffer: the read lands where
+// the guest copies it from, with no extra copy or allocation), else a new
+// slice.
+func responseBuffer(c abi.Call, n int) []byte {
+	if rb, ok := c.(abi.ResponseBuffer); ok && n > 0 {
+		if b := rb.ResponseBuffer(n); b != nil {
+			return b
+		}
+	}
+	return make([]byte, n)
 }
 
 // ---- write

@@ -17,7 +17,7 @@ import (
 // from the same loopback server, in the same run. Both keep connections
 // alive, so the difference is reef's per-request work.
 func BenchmarkFetch(b *testing.B) {
-	for _, size := range []int{64 << 10, 1 << 20} {
+	for _, size := range []int{27, 64 << 10, 1 << 20} {
 		payload := bytes.Repeat([]byte("r"), size)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
@@ -25,6 +25,9 @@ func BenchmarkFetch(b *testing.B) {
 		}))
 		url := srv.URL + "/body"
 		name := strconv.Itoa(size>>10) + "KiB"
+		if size < 1<<10 {
+			name = strconv.Itoa(size) + "B"
+		}
 
 		b.Run(name+"/reef", func(b *testing.B) {
 			m := newTestModule(b, newStub(nil), func(o *Options) { o.MaxRequestsPerCall = 1 << 30 })

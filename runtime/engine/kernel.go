@@ -322,11 +322,16 @@ func userFunc(capability string, h abi.Handler) api.GoModuleFunc {
 		}
 		out, err := h(hostCall{in}, req, data)
 		if err != nil {
+			in.arena.Adopt(nil) // release a lent buffer before the error document
 			var d *policy.Denial
 			if errors.As(err, &d) {
 				in.denial = d
 			}
 			s[0] = in.errorDoc(capability, err)
+			return
+		}
+		if hd := in.arena.Adopt(out); hd != 0 {
+			s[0] = hd // filled in place (abi.ResponseBuffer): no copy
 			return
 		}
 		if len(out) == 0 {
@@ -341,6 +346,18 @@ func userFunc(capability string, h abi.Handler) api.GoModuleFunc {
 		s[0] = hd
 	}
 }
+
+// ResponseBuffer implements abi.ResponseBuffer: n bytes of the kernel
+// arena that userFunc hands to the guest without a copy when the handler
+// returns (a prefix of) them. nil when n does not fit in the arena.
+func (h hostCall) ResponseBuffer(n int) []byte {
+	if n <= 0 {
+		return nil
+	}
+	return h.in.arena.Lend(uint64(n))
+}
+
+var _ abi.ResponseBuffer = hostCall{}
 
 func (in *instance) errorDoc(capability string, err error) uint64 {
 	doc := abi.ToDocument(capability, err).Marshal()

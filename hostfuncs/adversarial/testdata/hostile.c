@@ -69,13 +69,20 @@ static void fail(const char *m) { k_error_write(m, (uint32_t)strlen(m)); }
 
 // Output buffer.
 typedef struct { char *p; size_t n, cap; } buf;
-static void put(buf *b, const void *s, size_t n) {
+// reserve makes room for n more bytes (aborts the call when memory is
+// exhausted rather than writing through a null pointer).
+static void reserve(buf *b, size_t n) {
   if (b->n + n > b->cap) {
     size_t c = b->cap ? b->cap * 2 : 256;
     while (c < b->n + n) c *= 2;
-    b->p = realloc(b->p, c);
+    char *p = realloc(b->p, c);
+    if (!p) __builtin_trap();
+    b->p = p;
     b->cap = c;
   }
+}
+static void put(buf *b, const void *s, size_t n) {
+  reserve(b, n);
   memcpy(b->p + b->n, s, n);
   b->n += n;
 }
@@ -102,11 +109,10 @@ static int result(capfn fn, const char *req, size_t rl, const char *data, size_t
   handle h = r < 0 ? (handle)(-r) : (handle)r;
   put(out, r < 0 ? "E" : "O", 1);
   if (h) {
+    // Load straight into the output buffer: no temporary copy.
     size_t n = (size_t)k_length(h);
-    char *tmp = malloc(n ? n : 1);
-    k_load(h, tmp, (uint32_t)n);
-    put(out, tmp, n);
-    free(tmp);
+    reserve(out, n);
+    out->n += k_load(h, out->p + out->n, (uint32_t)n);
     k_free(h);
   }
   return r < 0 ? -1 : 0;
@@ -141,6 +147,9 @@ EXPORT("cap") int32_t cap(void) {
   put(&out, "\n", 1);
   put(&out, last.p, last.n);
   k_output_write(out.p, (uint32_t)out.n);
+  free(out.p);
+  free(last.p);
+  free(in);
   return 0;
 }
 
@@ -337,6 +346,7 @@ EXPORT("bench_read") int32_t bench_read(void) {
     while ((k = fread(dst, 1, cap, f)) > 0) total += k;
     fclose(f);
   }
+  free(in);
   char out[24];
   int ol = snprintf(out, sizeof out, "%zu", total);
   k_output_write(out, (uint32_t)ol);

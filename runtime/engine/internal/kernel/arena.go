@@ -22,6 +22,9 @@ type Arena struct {
 	// handles that do not start a block (Extism's "length" contract).
 	starts []uint64
 	limit  uint64
+	// lent is the block last handed out by Lend and not yet settled by
+	// Adopt (0: none).
+	lent uint64
 }
 
 // NewArena returns an arena that refuses to grow past limit bytes.
@@ -33,6 +36,7 @@ func NewArena(limit uint64) *Arena {
 func (a *Arena) Reset() {
 	a.buf = a.buf[:0]
 	a.starts = a.starts[:0]
+	a.lent = 0
 }
 
 // Cap is the arena's capacity in bytes.
@@ -81,6 +85,56 @@ func (a *Arena) AllocBytes(b []byte) uint64 {
 		copy(a.buf[h:], b)
 	}
 	return h
+}
+
+// Lend allocates a zeroed block of n bytes for a host function to fill in
+// place (abi.ResponseBuffer) and returns it; nil when n is 0 or the arena
+// is full. The slice aliases the arena: it is valid until the next Alloc,
+// Lend, Adopt or Reset. Settle it with Adopt.
+func (a *Arena) Lend(n uint64) []byte {
+	a.release()
+	if n == 0 {
+		return nil
+	}
+	h := a.Alloc(n)
+	if h == 0 {
+		return nil
+	}
+	a.lent = h
+	return a.buf[h : h+n : h+n]
+}
+
+// Adopt settles the block lent by Lend. When out is a prefix of it (same
+// first byte, not longer) the block is shortened to len(out) and its
+// handle returned: the bytes are handed out without a copy. Otherwise it
+// returns 0 and the lent block is released (freed if it is still the most
+// recent block); the caller then copies out as usual.
+func (a *Arena) Adopt(out []byte) uint64 {
+	h := a.lent
+	if h == 0 {
+		return 0
+	}
+	n := binary.LittleEndian.Uint64(a.buf[h-header:])
+	if len(out) == 0 || uint64(len(out)) > n || &out[0] != &a.buf[h] {
+		a.release()
+		return 0
+	}
+	a.lent = 0
+	k := uint64(len(out))
+	binary.LittleEndian.PutUint64(a.buf[h-header:], k)
+	if last := a.starts[len(a.starts)-1]; last == h {
+		a.buf = a.buf[:h+k]
+	}
+	return h
+}
+
+// release frees an unsettled lent block if it is the most recent block;
+// otherwise it stays allocated until Reset.
+func (a *Arena) release() {
+	if a.lent != 0 {
+		a.Free(a.lent)
+		a.lent = 0
+	}
 }
 
 // Free releases the block if it is the most recent one; other blocks live
