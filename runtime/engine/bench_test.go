@@ -60,22 +60,29 @@ func BenchmarkTrivialCall(b *testing.B) {
 			}
 		}
 	})
-	b.Run("wazero-raw", func(b *testing.B) {
-		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true))
-		defer rt.Close(ctx)
-		wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-		mod, err := rt.InstantiateWithConfig(ctx, fixture(b, "nomem").Wasm, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
-		if err != nil {
+	// Raw wazero calling an empty export, as a user would write it with
+	// interruption (CloseOnContextDone, a watcher goroutine per call) and
+	// without (a guest loop could then never be stopped).
+	b.Run("wazero-raw", func(b *testing.B) { rawWazero(b, true) })
+	b.Run("wazero-raw-uninterruptible", func(b *testing.B) { rawWazero(b, false) })
+}
+
+func rawWazero(b *testing.B, interruptible bool) {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(interruptible))
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	mod, err := rt.InstantiateWithConfig(ctx, fixture(b, "nomem").Wasm, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := mod.ExportedFunction("run")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.Call(ctx); err != nil {
 			b.Fatal(err)
 		}
-		f := mod.ExportedFunction("run")
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := f.Call(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }
 
 // BenchmarkEcho1MiB moves 1 MiB in and out.

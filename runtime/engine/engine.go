@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/reefhq/reef/hostfuncs/abi"
+	"github.com/reefhq/reef/runtime/engine/internal/interrupt"
 	"github.com/reefhq/reef/runtime/policy"
 	"github.com/reefhq/reef/runtime/skill"
 )
@@ -87,9 +88,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	} else {
 		e.cache = wazero.NewCompilationCache()
 	}
-	// Why CloseOnContextDone: it makes compiled loops check for
-	// termination, which is the only way to interrupt `loop {}`.
-	rc = rc.WithCompilationCache(e.cache).WithCloseOnContextDone(true).WithMemoryLimitPages(65536)
+	// No CloseOnContextDone: every module is rewritten by
+	// internal/interrupt so that its loops check a flag the watchdog sets.
+	// wazero's own mechanism would start a goroutine per call (measured:
+	// four allocations and ≈45% of a trivial call) and call a trampoline
+	// at every loop iteration.
+	rc = rc.WithCompilationCache(e.cache).WithCloseOnContextDone(false).WithMemoryLimitPages(65536)
 	e.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
@@ -199,7 +203,17 @@ func (e *Engine) compile(ctx context.Context, s *skill.Skill) (*compiledEntry, e
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &LoadError{Skill: s.Name, Reason: "not a WebAssembly module (bad magic header)"}
 	}
-	cm, err := e.rt.CompileModule(ctx, wasm)
+	inst, err := interrupt.Instrument(wasm)
+	if err != nil {
+		// Prefer wazero's diagnosis for modules that are simply invalid.
+		if cm, cerr := e.rt.CompileModule(ctx, wasm); cerr != nil {
+			return nil, &LoadError{Skill: s.Name, Reason: "invalid WebAssembly module", Err: cerr}
+		} else {
+			_ = cm.Close(ctx)
+		}
+		return nil, &LoadError{Skill: s.Name, Reason: "module cannot be made interruptible (uses a WebAssembly feature reef does not enable)", Err: err}
+	}
+	cm, err := e.rt.CompileModule(ctx, inst)
 	if err != nil {
 		return nil, &LoadError{Skill: s.Name, Reason: "invalid WebAssembly module", Err: err}
 	}

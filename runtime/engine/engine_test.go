@@ -294,3 +294,36 @@ func TestLazyLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestStartFunctionLoop: a wasm start section that never returns would
+// hang instantiation if it ran inside it; reef runs it as a call under the
+// skill's timeout, so the load fails with a timeout naming the skill.
+func TestStartFunctionLoop(t *testing.T) {
+	e := newEngine(t)
+	// (module (func loop br 0 end) (start 0))
+	bin := []byte("\x00asm\x01\x00\x00\x00" +
+		"\x01\x04\x01\x60\x00\x00" + // type () -> ()
+		"\x03\x02\x01\x00" + // func 0: type 0
+		"\x08\x01\x00" + // start 0
+		"\x0a\x09\x01\x07\x00\x03\x40\x0c\x00\x0b\x0b") // loop br 0 end
+	sum := sha256.Sum256(bin)
+	s := &skill.Skill{Name: "start-spin", Bare: true, Wasm: bin, Digest: "sha256:" + hex.EncodeToString(sum[:])}
+	s.Manifest.Limits = skill.Limits{Timeout: skill.Duration(100 * time.Millisecond)}
+	p, err := policy.Compute(s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Load(context.Background(), s, p, engine.LoadOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if engine.KindOf(err) != engine.KindTimeout || !strings.Contains(err.Error(), "start-spin") || !strings.Contains(err.Error(), "start function") {
+			t.Fatalf("got %v (kind %v), want a timeout of the start function naming the skill", err, engine.KindOf(err))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a looping start function hung Load")
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/reefhq/reef/hostfuncs/abi"
+	"github.com/reefhq/reef/runtime/engine/internal/interrupt"
 	"github.com/reefhq/reef/runtime/engine/internal/kernel"
 	"github.com/reefhq/reef/runtime/policy"
 )
@@ -28,7 +29,7 @@ type instance struct {
 	p    *Plugin
 	pol  *policy.Policy
 	mod  api.Module
-	fns  map[string]api.Function
+	fns  map[string]export
 	cc   callCtx
 	mem  linearMemory
 	logw [2]logWriter
@@ -65,6 +66,9 @@ type instance struct {
 	// never both.
 	deadline atomic.Int64
 	done     chan struct{}
+	// flag is the module's interrupt flag (see internal/interrupt): fire
+	// sets it and the guest traps at its next loop header.
+	flag api.MutableGlobal
 
 	broken  bool
 	counted bool
@@ -73,7 +77,7 @@ type instance struct {
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	pol := p.pol.Load()
 	limit := uint64(pol.Limits.Memory)
-	in := &instance{p: p, pol: pol, fns: map[string]api.Function{}, arena: kernel.NewArena(limit), done: make(chan struct{})}
+	in := &instance{p: p, pol: pol, fns: map[string]export{}, arena: kernel.NewArena(limit), done: make(chan struct{})}
 	in.cc.inst = in
 	in.mem.limit = limit
 	in.logw[0] = logWriter{in: in, level: slog.LevelInfo, stream: "stdout"}
@@ -97,13 +101,27 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	in.mod = mod
+	flag, ok := mod.ExportedGlobal(interrupt.Export).(api.MutableGlobal)
+	if !ok {
+		_ = mod.Close(ctx)
+		return nil, fmt.Errorf("instantiate: module has no interrupt flag")
+	}
+	in.flag = flag
 	p.e.watch.add(in)
 	p.e.instancesCreated.Add(1)
 	p.mu.Lock()
 	p.live++
 	p.mu.Unlock()
+	// The start function (moved out of instantiation by the rewrite) runs
+	// first, under the same limits as any call.
+	if start := mod.ExportedFunction(interrupt.StartExport); start != nil {
+		if _, err := in.run(ctx, "start function", exportOf(start), nil); err != nil {
+			in.p.discard(in)
+			return nil, err
+		}
+	}
 	if init := mod.ExportedFunction("_initialize"); init != nil {
-		if _, err := in.run(ctx, "_initialize", init, nil); err != nil {
+		if _, err := in.run(ctx, "_initialize", exportOf(init), nil); err != nil {
 			in.p.discard(in)
 			return nil, err
 		}
@@ -120,15 +138,33 @@ func (in *instance) close() {
 
 // call runs one exported function.
 func (in *instance) call(ctx context.Context, fn string, input []byte) ([]byte, error) {
-	f := in.fns[fn]
-	if f == nil {
-		f = in.mod.ExportedFunction(fn)
-		in.fns[fn] = f
+	x, ok := in.fns[fn]
+	if !ok {
+		x = exportOf(in.mod.ExportedFunction(fn))
+		in.fns[fn] = x
 	}
-	return in.run(ctx, fn, f, input)
+	return in.run(ctx, fn, x, input)
 }
 
-func (in *instance) run(ctx context.Context, fn string, f api.Function, input []byte) ([]byte, error) {
+// export is a guest function and whether it returns an i32 status.
+// Definition().ResultTypes() allocates, so it is asked once per instance.
+type export struct {
+	f      api.Function
+	status bool
+}
+
+func exportOf(f api.Function) export {
+	if f == nil {
+		return export{}
+	}
+	return export{f: f, status: len(f.Definition().ResultTypes()) == 1}
+}
+
+func (in *instance) run(ctx context.Context, fn string, x export, input []byte) ([]byte, error) {
+	f := x.f
+	if f == nil {
+		return nil, &CallError{Skill: in.p.skill.Name, Function: fn, Kind: KindNotFound, Err: errors.New("no such export")}
+	}
 	in.arena.Reset()
 	in.input, in.output, in.outSet, in.outErr = input, nil, false, nil
 	in.errMsg, in.errSet, in.denial = "", false, nil
@@ -140,6 +176,13 @@ func (in *instance) run(ctx context.Context, fn string, f api.Function, input []
 		if r := time.Until(dl); r < timeout {
 			timeout = r
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		kind := KindCanceled
+		if errors.Is(err, context.DeadlineExceeded) {
+			kind = KindTimeout
+		}
+		return nil, &CallError{Skill: in.p.skill.Name, Function: fn, Kind: kind, Err: err}
 	}
 	cc := &in.cc
 	cc.parent, cc.fn, cc.values = ctx, fn, nil
@@ -170,6 +213,15 @@ func (in *instance) run(ctx context.Context, fn string, f api.Function, input []
 		in.broken = true
 	}
 	name := in.p.skill.Name
+	if err != nil && fired != nil {
+		// The guest trapped on its interrupt flag (or ended some other way
+		// while being interrupted): the interruption is the cause.
+		if fired == context.DeadlineExceeded {
+			in.p.e.timeouts.Add(1)
+			return nil, &CallError{Skill: name, Function: fn, Kind: KindTimeout, Err: fmt.Errorf("exceeded its timeout of %s", timeout)}
+		}
+		return nil, &CallError{Skill: name, Function: fn, Kind: KindCanceled, Err: context.Canceled}
+	}
 	if err != nil {
 		var exit *sys.ExitError
 		if errors.As(err, &exit) {
@@ -206,7 +258,7 @@ func (in *instance) run(ctx context.Context, fn string, f api.Function, input []
 	if in.outErr != nil {
 		return nil, &CallError{Skill: name, Function: fn, Kind: KindOutput, Err: in.outErr}
 	}
-	if len(f.Definition().ResultTypes()) == 1 {
+	if x.status {
 		if rc := uint32(in.stack[0]); rc != 0 {
 			msg := in.errMsg
 			if !in.errSet || msg == "" {
@@ -276,6 +328,7 @@ func (in *instance) fire(dl int64, reason error) {
 		v = firedDeadline
 	}
 	if dl > 0 && in.deadline.CompareAndSwap(dl, v) {
+		in.flag.Set(1)
 		close(in.done)
 	}
 }

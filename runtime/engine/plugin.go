@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/reefhq/reef/runtime/engine/internal/interrupt"
 	"github.com/reefhq/reef/runtime/policy"
 	"github.com/reefhq/reef/runtime/skill"
 )
@@ -102,6 +103,8 @@ func (pl *Plugin) bind(ce *compiledEntry) error {
 		for _, f := range s.Manifest.Functions {
 			d, ok := exports[f.Name]
 			switch {
+			case f.Name == interrupt.StartExport || f.Name == interrupt.Export:
+				errs = append(errs, &LoadError{Skill: s.Name, Reason: fmt.Sprintf("function name %q is reserved by reef", f.Name)})
 			case !ok:
 				errs = append(errs, &LoadError{Skill: s.Name, Reason: fmt.Sprintf("function %q is declared in reef.yaml but not exported by %s", f.Name, s.Manifest.Wasm)})
 			case !callable(d):

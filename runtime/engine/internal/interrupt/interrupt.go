@@ -1,0 +1,598 @@
+package interrupt
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Export is the name under which the rewritten module exports its
+// interrupt flag, a mutable i32 global: 0 runs, anything else traps at the
+// next loop header.
+const Export = "__reef_interrupt"
+
+// StartExport is the name under which the rewritten module exports its
+// start function, if it had one. The start section itself is removed: a
+// start function runs inside instantiation, before the host can reach the
+// flag, so the host calls StartExport right after instantiating instead.
+const StartExport = "__reef_start"
+
+// Error is a module the rewriter cannot instrument. Every such module is
+// refused: reef never runs a guest it could not make interruptible.
+type Error struct {
+	Offset int // byte offset in the original module
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("wasm offset %#x: %s", e.Offset, e.Msg)
+}
+
+// Section ids of the core binary format.
+const (
+	secCustom    = 0
+	secImport    = 2
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
+)
+
+// Instrument returns a copy of the module bin in which every loop begins
+// with
+//
+//	global.get $flag  if  unreachable  end
+//
+// and $flag is a new mutable i32 global exported as Export. Wasm can only
+// repeat work through a loop (recursion ends in a stack overflow, tail
+// calls are not enabled), so a guest observes a set flag within one loop
+// iteration — the same points where wazero's own termination check sits,
+// at the cost of a load and a branch instead of a trampoline call.
+//
+// The decoder reads instructions exactly as wazero's compiler does for
+// the features reef enables (WebAssembly 2.0: multi-value, bulk memory,
+// reference types, SIMD, sign extension, saturating truncation) and
+// refuses anything else, so the rewritten module cannot hide a loop from
+// it. Original code that names the new global's index (only possible in
+// a module that was invalid before the rewrite) is refused too, so a guest
+// can neither read nor clear its flag.
+func Instrument(bin []byte) ([]byte, error) {
+	r := &reader{b: bin}
+	if len(bin) < 8 || !bytes.Equal(bin[:4], []byte("\x00asm")) {
+		return nil, &Error{0, "not a WebAssembly module (bad magic)"}
+	}
+	if !bytes.Equal(bin[4:8], []byte{1, 0, 0, 0}) {
+		return nil, &Error{4, "unsupported binary version"}
+	}
+	r.pos = 8
+
+	type section struct {
+		id         byte
+		start, end int // payload
+		head       int // start of the section header
+	}
+	var secs []section
+	for r.pos < len(bin) {
+		head := r.pos
+		id := r.byte()
+		size := r.u32()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if uint64(size) > uint64(len(bin)-r.pos) {
+			return nil, &Error{head, fmt.Sprintf("section %d overruns the module", id)}
+		}
+		secs = append(secs, section{id: id, start: r.pos, end: r.pos + int(size), head: head})
+		r.pos += int(size)
+	}
+
+	importedGlobals, definedGlobals := 0, 0
+	start := int64(-1)
+	for _, s := range secs {
+		switch s.id {
+		case secStart:
+			sr := &reader{b: bin[:s.end], pos: s.start}
+			start = int64(sr.u32())
+			if sr.err == nil && sr.pos != s.end {
+				return nil, &Error{sr.pos, "start section has trailing bytes"}
+			}
+			if sr.err != nil {
+				return nil, sr.err
+			}
+		case secImport:
+			n, err := countImportedGlobals(bin, s.start, s.end)
+			if err != nil {
+				return nil, err
+			}
+			importedGlobals = n
+		case secGlobal:
+			sr := &reader{b: bin[:s.end], pos: s.start}
+			definedGlobals = int(sr.u32())
+			if sr.err != nil {
+				return nil, sr.err
+			}
+		}
+	}
+	flag := uint32(importedGlobals + definedGlobals)
+
+	out := make([]byte, 0, len(bin)+len(bin)/16+64)
+	out = append(out, bin[:8]...)
+	wroteGlobal, wroteExport := false, false
+	// Sections that must come after the global (and export) section.
+	afterGlobal := func(id byte) bool {
+		return id == secExport || id == secStart || id == secElement || id == secDataCount || id == secCode || id == secData
+	}
+	afterExport := func(id byte) bool {
+		return id == secStart || id == secElement || id == secDataCount || id == secCode || id == secData
+	}
+	for _, s := range secs {
+		if !wroteGlobal && afterGlobal(s.id) {
+			out = appendSection(out, secGlobal, globalEntry(nil, 0))
+			wroteGlobal = true
+		}
+		if !wroteExport && afterExport(s.id) {
+			out = appendSection(out, secExport, exportEntry(nil, 0, flag, start))
+			wroteExport = true
+		}
+		payload := bin[s.start:s.end]
+		switch s.id {
+		case secGlobal:
+			out = appendSection(out, secGlobal, globalEntry(payload, definedGlobals))
+			wroteGlobal = true
+		case secExport:
+			p, err := addExport(bin, s.start, s.end, flag, start)
+			if err != nil {
+				return nil, err
+			}
+			out = appendSection(out, secExport, p)
+			wroteExport = true
+		case secStart:
+			// dropped: exported as StartExport instead
+		case secCode:
+			p, err := rewriteCode(bin, s.start, s.end, flag)
+			if err != nil {
+				return nil, err
+			}
+			out = appendSection(out, secCode, p)
+		default:
+			out = append(out, bin[s.head:s.end]...)
+		}
+	}
+	if !wroteGlobal {
+		out = appendSection(out, secGlobal, globalEntry(nil, 0))
+	}
+	if !wroteExport {
+		out = appendSection(out, secExport, exportEntry(nil, 0, flag, start))
+	}
+	return out, nil
+}
+
+func appendSection(out []byte, id byte, payload []byte) []byte {
+	out = append(out, id)
+	out = appendU32(out, uint32(len(payload)))
+	return append(out, payload...)
+}
+
+// globalEntry returns a global section payload: the original entries
+// (payload without its count, n entries) plus the flag global.
+func globalEntry(payload []byte, n int) []byte {
+	var p []byte
+	p = appendU32(p, uint32(n+1))
+	if payload != nil {
+		r := &reader{b: payload}
+		r.u32()
+		p = append(p, payload[r.pos:]...)
+	}
+	// i32, mutable, init: i32.const 0 end
+	return append(p, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+}
+
+// exportEntry returns an export section payload: the original entries
+// (rest, n of them), the flag global and, if start >= 0, the start
+// function.
+func exportEntry(rest []byte, n int, flag uint32, start int64) []byte {
+	var p []byte
+	extra := 1
+	if start >= 0 {
+		extra++
+	}
+	p = appendU32(p, uint32(n+extra))
+	p = append(p, rest...)
+	p = appendU32(p, uint32(len(Export)))
+	p = append(p, Export...)
+	p = append(p, 0x03) // global
+	p = appendU32(p, flag)
+	if start >= 0 {
+		p = appendU32(p, uint32(len(StartExport)))
+		p = append(p, StartExport...)
+		p = append(p, 0x00) // func
+		p = appendU32(p, uint32(start))
+	}
+	return p
+}
+
+func addExport(bin []byte, begin, end int, flag uint32, start int64) ([]byte, error) {
+	r := &reader{b: bin[:end], pos: begin}
+	n := r.u32()
+	first := r.pos
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		at := r.pos
+		name := r.name()
+		r.byte()
+		r.u32()
+		if r.err == nil && (name == Export || name == StartExport) {
+			return nil, &Error{at, fmt.Sprintf("export name %q is reserved by reef", name)}
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.pos != end {
+		return nil, &Error{r.pos, "export section has trailing bytes"}
+	}
+	return exportEntry(bin[first:end], int(n), flag, start), nil
+}
+
+func countImportedGlobals(bin []byte, start, end int) (int, error) {
+	r := &reader{b: bin[:end], pos: start}
+	n := r.u32()
+	globals := 0
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		r.name()
+		r.name()
+		at := r.pos
+		switch kind := r.byte(); kind {
+		case 0x00: // func
+			r.u32()
+		case 0x01: // table
+			r.byte()
+			r.limits()
+		case 0x02: // memory
+			r.limits()
+		case 0x03: // global
+			r.byte()
+			r.byte()
+			globals++
+		default:
+			if r.err == nil {
+				return 0, &Error{at, fmt.Sprintf("unsupported import kind %#x", kind)}
+			}
+		}
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	return globals, nil
+}
+
+func rewriteCode(bin []byte, start, end int, flag uint32) ([]byte, error) {
+	r := &reader{b: bin[:end], pos: start}
+	n := r.u32()
+	if r.err != nil {
+		return nil, r.err
+	}
+	p := appendU32(make([]byte, 0, end-start+end/16+16), n)
+	check := append([]byte{0x23}, appendU32(nil, flag)...)
+	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (empty) unreachable end
+	var body []byte
+	for i := uint32(0); i < n; i++ {
+		size := r.u32()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if uint64(size) > uint64(end-r.pos) {
+			return nil, &Error{r.pos, fmt.Sprintf("function body %d overruns the code section", i)}
+		}
+		fr := &reader{b: bin[:r.pos+int(size)], pos: r.pos, first: r.pos}
+		var err error
+		body, err = rewriteBody(body[:0], fr, flag, check)
+		if err != nil {
+			return nil, fmt.Errorf("function body %d: %w", i, err)
+		}
+		p = appendU32(p, uint32(len(body)))
+		p = append(p, body...)
+		r.pos += int(size)
+	}
+	if r.pos != end {
+		return nil, &Error{r.pos, "code section has trailing bytes"}
+	}
+	return p, nil
+}
+
+// rewriteBody copies one function body from r to out, inserting check
+// after every loop instruction.
+func rewriteBody(out []byte, r *reader, flag uint32, check []byte) ([]byte, error) {
+	groups := r.u32()
+	for i := uint32(0); i < groups && r.err == nil; i++ {
+		r.u32()
+		r.valtype()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	out = append(out, r.b[r.start():r.pos]...)
+	copied := r.pos
+	for r.pos < len(r.b) && r.err == nil {
+		at := r.pos
+		op := r.byte()
+		switch {
+		case op == 0x03: // loop
+			r.blocktype()
+			if r.err == nil {
+				out = append(out, r.b[copied:r.pos]...)
+				out = append(out, check...)
+				copied = r.pos
+			}
+		case op == 0x02 || op == 0x04: // block, if
+			r.blocktype()
+		case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b,
+			op >= 0x45 && op <= 0xc4, op == 0xd1:
+			// no immediates
+		case op == 0x0c || op == 0x0d: // br, br_if
+			r.u32()
+		case op == 0x0e: // br_table
+			n := r.u32()
+			for i := uint32(0); i <= n && r.err == nil; i++ {
+				r.u32()
+			}
+		case op == 0x10: // call
+			r.u32()
+		case op == 0x11: // call_indirect: type, table
+			r.u32()
+			r.u32()
+		case op == 0x1c: // select t*: wazero reads exactly one one-byte type
+			if c := r.byte(); c != 1 && r.err == nil {
+				r.fail(at, "typed select must name exactly one type")
+			}
+			r.valtype()
+		case op >= 0x20 && op <= 0x22: // local.get/set/tee
+			r.u32()
+		case op == 0x23 || op == 0x24: // global.get/set
+			if g := r.u32(); g >= flag && r.err == nil {
+				r.fail(at, fmt.Sprintf("global index %d out of range", g))
+			}
+		case op == 0x25 || op == 0x26: // table.get/set
+			r.u32()
+		case op >= 0x28 && op <= 0x3e: // loads and stores
+			r.memarg()
+		case op == 0x3f || op == 0x40: // memory.size/grow: one zero byte
+			r.zero(at)
+		case op == 0x41:
+			r.s32()
+		case op == 0x42:
+			r.s64()
+		case op == 0x43:
+			r.skip(4)
+		case op == 0x44:
+			r.skip(8)
+		case op == 0xd0: // ref.null
+			if t := r.byte(); t != 0x70 && t != 0x6f && r.err == nil {
+				r.fail(at, fmt.Sprintf("unsupported reference type %#x", t))
+			}
+		case op == 0xd2: // ref.func
+			r.u32()
+		case op == 0xfc:
+			r.misc(at)
+		case op == 0xfd:
+			r.simd()
+		default:
+			r.fail(at, fmt.Sprintf("unsupported opcode %#x", op))
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return append(out, r.b[copied:r.pos]...), nil
+}
+
+// reader decodes LEB128 and friends, remembering the first error.
+type reader struct {
+	b     []byte
+	pos   int
+	first int
+	err   error
+}
+
+func (r *reader) start() int { return r.first }
+
+func (r *reader) fail(at int, msg string) {
+	if r.err == nil {
+		r.err = &Error{at, msg}
+	}
+	r.pos = len(r.b)
+}
+
+func (r *reader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if r.pos >= len(r.b) {
+		r.fail(r.pos, "unexpected end")
+		return 0
+	}
+	c := r.b[r.pos]
+	r.pos++
+	return c
+}
+
+func (r *reader) skip(n int) {
+	if r.err == nil && len(r.b)-r.pos < n {
+		r.fail(r.pos, "unexpected end")
+		return
+	}
+	r.pos += n
+}
+
+// leb reads an LEB128 number of at most maxBytes bytes and returns its
+// raw bits; the caller checks the range. Like wazero it stops at the first
+// byte without the continuation bit.
+func (r *reader) leb(maxBytes int) uint64 {
+	at := r.pos
+	var v uint64
+	for i := 0; ; i++ {
+		if i == maxBytes {
+			r.fail(at, "LEB128 number too long")
+			return 0
+		}
+		c := r.byte()
+		if r.err != nil {
+			return 0
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c&0x80 == 0 {
+			return v
+		}
+	}
+}
+
+func (r *reader) u32() uint32 {
+	at := r.pos
+	v := r.leb(5)
+	if v > 0xffffffff {
+		r.fail(at, "u32 out of range")
+	}
+	return uint32(v)
+}
+
+func (r *reader) s32() { r.leb(5) }
+func (r *reader) s64() { r.leb(10) }
+
+func (r *reader) name() string {
+	n := r.u32()
+	if r.err != nil {
+		return ""
+	}
+	if uint64(n) > uint64(len(r.b)-r.pos) {
+		r.fail(r.pos, "name overruns its section")
+		return ""
+	}
+	s := string(r.b[r.pos : r.pos+int(n)])
+	r.pos += int(n)
+	return s
+}
+
+func (r *reader) limits() {
+	switch f := r.byte(); f {
+	case 0x00, 0x02:
+		r.u32()
+	case 0x01, 0x03:
+		r.u32()
+		r.u32()
+	default:
+		if r.err == nil {
+			r.fail(r.pos-1, fmt.Sprintf("unsupported limits flag %#x", f))
+		}
+	}
+}
+
+// valtype reads a one-byte value type: i32 i64 f32 f64 v128 funcref
+// externref.
+func (r *reader) valtype() {
+	at := r.pos
+	switch t := r.byte(); t {
+	case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
+	default:
+		if r.err == nil {
+			r.fail(at, fmt.Sprintf("unsupported value type %#x", t))
+		}
+	}
+}
+
+// blocktype reads an s33: the empty type, one value type, or a type index.
+func (r *reader) blocktype() {
+	at := r.pos
+	if r.pos < len(r.b) {
+		switch r.b[r.pos] {
+		case 0x40, 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
+			r.pos++
+			return
+		}
+	}
+	v := r.leb(5)
+	if r.err != nil {
+		return
+	}
+	// A type index is a non-negative s33. Negative values (value types in
+	// longer encodings, reference types with heap types) are refused.
+	if bits := 7 * (r.pos - at); v&(1<<(bits-1)) != 0 || v > 0xffffffff {
+		r.fail(at, "unsupported block type")
+	}
+}
+
+func (r *reader) memarg() {
+	align := r.u32()
+	if align >= 32 && r.err == nil {
+		r.fail(r.pos, "invalid memory alignment")
+	}
+	r.u32()
+}
+
+// zero reads the one reserved zero byte of memory instructions.
+func (r *reader) zero(at int) {
+	if c := r.byte(); c != 0 && r.err == nil {
+		r.fail(at, "memory index must be a single zero byte")
+	}
+}
+
+// misc reads a 0xFC instruction: wazero decodes its opcode as a u32.
+func (r *reader) misc(at int) {
+	switch op := r.u32(); op {
+	case 0, 1, 2, 3, 4, 5, 6, 7: // saturating truncation
+	case 8: // memory.init data, 0
+		r.u32()
+		r.zero(at)
+	case 9: // data.drop
+		r.u32()
+	case 10: // memory.copy 0 0
+		r.zero(at)
+		r.zero(at)
+	case 11: // memory.fill 0
+		r.zero(at)
+	case 12: // table.init elem table
+		r.u32()
+		r.u32()
+	case 13: // elem.drop
+		r.u32()
+	case 14: // table.copy dst src
+		r.u32()
+		r.u32()
+	case 15, 16, 17: // table.grow, table.size, table.fill
+		r.u32()
+	default:
+		if r.err == nil {
+			r.fail(at, fmt.Sprintf("unsupported 0xfc opcode %d", op))
+		}
+	}
+}
+
+// simd reads a 0xFD instruction. wazero decodes the opcode as one byte;
+// opcodes from 0x80 are two-byte LEB128 whose second byte (0x01) it then
+// reads as a nop. Reading one byte here keeps both decoders on the same
+// instruction boundaries for every module.
+func (r *reader) simd() {
+	switch op := r.byte(); {
+	case op <= 0x0b, op == 0x5c, op == 0x5d: // loads, store, load zero
+		r.memarg()
+	case op == 0x0c, op == 0x0d: // v128.const, i8x16.shuffle
+		r.skip(16)
+	case op >= 0x15 && op <= 0x22: // extract/replace lane
+		r.skip(1)
+	case op >= 0x54 && op <= 0x5b: // load/store lane
+		r.memarg()
+		r.skip(1)
+	}
+}
+
+func appendU32(b []byte, v uint32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v != 0 {
+			b = append(b, c|0x80)
+			continue
+		}
+		return append(b, c)
+	}
+}
