@@ -405,16 +405,14 @@ func (r *reader) fail(at int, msg string) {
 }
 
 func (r *reader) byte() byte {
-	if r.err != nil {
-		return 0
+	if r.pos < len(r.b) && r.err == nil {
+		r.pos++
+		return r.b[r.pos-1]
 	}
-	if r.pos >= len(r.b) {
+	if r.err == nil {
 		r.fail(r.pos, "unexpected end")
-		return 0
 	}
-	c := r.b[r.pos]
-	r.pos++
-	return c
+	return 0
 }
 
 func (r *reader) skip(n int) {
@@ -448,6 +446,14 @@ func (r *reader) leb(maxBytes int) uint64 {
 }
 
 func (r *reader) u32() uint32 {
+	if r.pos < len(r.b) && r.b[r.pos] < 0x80 { // one-byte fast path
+		r.pos++
+		return uint32(r.b[r.pos-1])
+	}
+	return r.u32slow()
+}
+
+func (r *reader) u32slow() uint32 {
 	at := r.pos
 	v := r.leb(5)
 	if v > 0xffffffff {
@@ -456,7 +462,13 @@ func (r *reader) u32() uint32 {
 	return uint32(v)
 }
 
-func (r *reader) s32() { r.leb(5) }
+func (r *reader) s32() {
+	if r.pos < len(r.b) && r.b[r.pos] < 0x80 {
+		r.pos++
+		return
+	}
+	r.leb(5)
+}
 func (r *reader) s64() { r.leb(10) }
 
 func (r *reader) name() string {
