@@ -74,6 +74,11 @@ type instance struct {
 	counted bool
 }
 
+// baseModuleConfig is what every instance shares; each wazero With…
+// call copies the config, so it is built once.
+var baseModuleConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().
+	WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	pol := p.pol.Load()
 	limit := uint64(pol.Limits.Memory)
@@ -82,9 +87,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	in.mem.limit = limit
 	in.logw[0] = logWriter{in: in, level: slog.LevelInfo, stream: "stdout"}
 	in.logw[1] = logWriter{in: in, level: slog.LevelWarn, stream: "stderr"}
-	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader).
-		WithStdout(&in.logw[0]).WithStderr(&in.logw[1])
+	cfg := baseModuleConfig.WithStdout(&in.logw[0]).WithStderr(&in.logw[1])
 	if p.e.preopener != nil && len(pol.Mounts) > 0 {
 		pre, err := p.e.preopener.Preopens(pol)
 		if err != nil {
@@ -114,13 +117,15 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	p.mu.Unlock()
 	// The start function (moved out of instantiation by the rewrite) runs
 	// first, under the same limits as any call.
-	if start := mod.ExportedFunction(interrupt.StartExport); start != nil {
+	if p.hasStart {
+		start := mod.ExportedFunction(interrupt.StartExport)
 		if _, err := in.run(ctx, "start function", exportOf(start), nil); err != nil {
 			in.p.discard(in)
 			return nil, err
 		}
 	}
-	if init := mod.ExportedFunction("_initialize"); init != nil {
+	if p.hasInit {
+		init := mod.ExportedFunction("_initialize")
 		if _, err := in.run(ctx, "_initialize", exportOf(init), nil); err != nil {
 			in.p.discard(in)
 			return nil, err

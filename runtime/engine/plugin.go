@@ -50,6 +50,10 @@ type Plugin struct {
 	// warming is set while prewarm creates an instance.
 	warming bool
 	calls   atomic.Uint64
+	// hasStart and hasInit record whether the module exports the moved
+	// start function and _initialize (a failed export lookup allocates an
+	// error, so instances do not probe).
+	hasStart, hasInit bool
 }
 
 // maxVarBytes bounds the Extism vars of one plugin (Extism's default).
@@ -88,6 +92,8 @@ func (pl *Plugin) ensure(ctx context.Context) error {
 func (pl *Plugin) bind(ce *compiledEntry) error {
 	s, p, cm := pl.skill, pl.pol.Load(), ce.mod
 	exports := cm.ExportedFunctions()
+	_, pl.hasStart = exports[interrupt.StartExport]
+	_, pl.hasInit = exports["_initialize"]
 	callable := func(d api.FunctionDefinition) bool {
 		return len(d.ParamTypes()) == 0 && (len(d.ResultTypes()) == 0 || (len(d.ResultTypes()) == 1 && d.ResultTypes()[0] == api.ValueTypeI32))
 	}
