@@ -70,7 +70,7 @@ func wasmName(t *testing.T, dir string) string {
 	return m.Wasm
 }
 
-func newEngine(t *testing.T) *engine.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	ctx := context.Background()
 	guard := netguard.New(t)
