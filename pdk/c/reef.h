@@ -438,10 +438,45 @@ static inline double reef_json_number(reef_json v, double def) {
   return strtod(v.p, NULL);
 }
 
-/* reef_json_int returns an integer value (def if not a number). */
+/* reef_json__int reads a validated JSON number as an integer: the fraction
+ * is cut off (toward zero, as a C cast does), exponents are applied, and
+ * values beyond int64 saturate. It links no float parser: strtod alone
+ * is about 7 KiB of wasi-libc. */
+static inline int64_t reef_json__int(const char *p, const char *e) {
+  int neg = 0;
+  uint64_t m = 0;
+  int64_t x = 0; /* decimal exponent applied to m */
+  if (p < e && *p == '-') { neg = 1; p++; }
+  for (; p < e && *p >= '0' && *p <= '9'; p++) {
+    if (m < 1000000000000000000ULL) m = m * 10 + (uint64_t)(*p - '0');
+    else x++;
+  }
+  if (p < e && *p == '.')
+    for (p++; p < e && *p >= '0' && *p <= '9'; p++)
+      if (m < 1000000000000000000ULL) { m = m * 10 + (uint64_t)(*p - '0'); x--; }
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    int eneg = 0;
+    int64_t ev = 0;
+    p++;
+    if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+    for (; p < e && *p >= '0' && *p <= '9'; p++)
+      if (ev < 100000) ev = ev * 10 + (*p - '0');
+    x += eneg ? -ev : ev;
+  }
+  for (; x < 0 && m; x++) m /= 10;
+  for (; x > 0 && m; x--) {
+    if (m > UINT64_MAX / 10) { m = UINT64_MAX; break; }
+    m *= 10;
+  }
+  if (neg) return m >= (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m;
+  return m > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)m;
+}
+
+/* reef_json_int returns an integer value (def if not a number); see
+ * reef_json__int. */
 static inline int64_t reef_json_int(reef_json v, int64_t def) {
   if (reef_json_type(v) != REEF_JSON_NUMBER) return def;
-  return (int64_t)strtod(v.p, NULL);
+  return reef_json__int(v.p, v.end);
 }
 
 static inline int reef_json_bool(reef_json v, int def) {
