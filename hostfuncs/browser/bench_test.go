@@ -3,6 +3,7 @@ package hostbrowser
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,66 +22,138 @@ import (
 )
 
 // Benchmarks run the same work through reef and through a plain chromedp
-// program (its own browser with chromedp's default flags, a new tab per
-// operation, no proxy, no incognito context, no checks) in the same run:
+// program in the same run. The plain program drives its own browser: the
+// same binary as reef, the same performance flags (perfFlags), no
+// per-call proxy, no Fetch interception, no checks; its proxy flag points
+// at a dead end with Chromium's default bypass, so loopback pages load
+// directly and nothing else can leave the machine. Three plain variants:
 //
-//	go test -run '^$' -bench . -benchtime 30x ./hostfuncs/browser/
+//   - tab: one tab, reused by every operation (the floor: navigate and
+//     read, nothing created per operation);
+//   - newtab: a new tab per operation in the default browser context;
+//   - incognito: a new incognito browser context and tab per operation,
+//     the isolation reef gives every call.
 //
-// Each sub-benchmark reports p50-ms besides ns/op; BenchmarkOverhead
-// interleaves both and reports the p50 ratio reef/plain.
+//	go test -run '^$' -bench . -benchtime 20x -count 3 ./hostfuncs/browser/
+//
+// Sub-benchmarks report p50-ms besides ns/op; BenchmarkOverhead
+// interleaves reef and the plain variants and also reports the CPU time
+// each operation costs (browser processes and Go process together).
 
-// plainBrowser is the comparison: a chromedp-started browser.
-var plainBrowser = sync.OnceValues(func() (context.Context, error) {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.Flag("headless", "new"), chromedp.DisableGPU)
-	actx, _ := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, _ := chromedp.NewContext(actx, chromedp.WithLogf(func(string, ...any) {}), chromedp.WithErrorf(func(string, ...any) {}))
-	_, err := chromedp.Targets(ctx)
-	return ctx, err
-})
-
-// plainText is what a plain chromedp program does for text(): a new tab,
-// navigate, read innerText, close the tab.
-func plainText(root context.Context, u string) (string, error) {
-	ctx, cancel := chromedp.NewContext(root)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(DefaultWidth, DefaultHeight), chromedp.Navigate(u)); err != nil {
-		return "", err
-	}
-	return chromedp.Run(ctx, chromedp.Evaluate[string](visibleTextJS))
+// plainEnv is the comparison: a chromedp-started browser with reef's
+// performance flags, and one tab kept open for the "tab" variant.
+type plainEnv struct {
+	root context.Context // the browser
+	tab  context.Context // the shared tab
+	pid  int
+	dead *fallbackProxy
 }
 
-// plainTextIncognito is plainText in a new incognito browser context per
-// operation: the isolation reef gives every call, without the proxy and
-// the checks.
-func plainTextIncognito(root context.Context, u string) (string, error) {
-	ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(DefaultWidth, DefaultHeight), chromedp.Navigate(u)); err != nil {
-		return "", err
-	}
-	return chromedp.Run(ctx, chromedp.Evaluate[string](visibleTextJS))
-}
+var plainBrowser = sync.OnceValues(func() (*plainEnv, error) { return newPlain(nil) })
 
-func plainScreenshot(root context.Context, u string) ([]byte, error) {
-	ctx, cancel := chromedp.NewContext(root)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(DefaultWidth, DefaultHeight), chromedp.Navigate(u)); err != nil {
+// newPlain starts a plain browser; debugf, if set, gets every CDP message.
+func newPlain(debugf func(string, ...any)) (*plainEnv, error) {
+	path, err := New(Options{}).execPath()
+	if err != nil {
 		return nil, err
 	}
-	return chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	dead, err := newFallbackProxy(slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(path)}, perfFlags()...)
+	opts = append(opts,
+		chromedp.Flag("proxy-server", "http://"+dead.addr()),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("no-sandbox", os.Geteuid() == 0))
+	actx, _ := chromedp.NewExecAllocator(context.Background(), opts...)
+	quiet := func(string, ...any) {}
+	copts := []chromedp.ContextOption{chromedp.WithLogf(quiet), chromedp.WithErrorf(quiet)}
+	if debugf != nil {
+		copts = append(copts, chromedp.WithDebugf(debugf))
+	}
+	root, _ := chromedp.NewContext(actx, copts...)
+	if _, err := chromedp.Targets(root); err != nil {
+		return nil, err
+	}
+	tab, _ := chromedp.NewContext(root)
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(DefaultWidth, DefaultHeight)); err != nil {
+		return nil, err
+	}
+	pe := &plainEnv{root: root, tab: tab, dead: dead}
+	if p := chromedp.FromContext(root).Browser.Process(); p != nil {
+		pe.pid = p.Pid
+	}
+	return pe, nil
 }
 
-// reefOp calls one reef function.
+// stop closes the browser.
+func (pe *plainEnv) stop() {
+	_ = chromedp.Cancel(pe.root)
+	_ = pe.dead.Close()
+}
+
+// plainVariant names how a plain operation gets its tab.
+type plainVariant int
+
+const (
+	plainTab plainVariant = iota
+	plainNewTab
+	plainIncognito
+)
+
+func (v plainVariant) String() string { return [...]string{"tab", "newtab", "incognito"}[v] }
+
+// plainPage runs do in a tab of the given variant, after loading u.
+func plainPage[T any](pe *plainEnv, v plainVariant, u string, do chromedp.Action[T]) (T, error) {
+	ctx := pe.tab
+	if v != plainTab {
+		var opts []chromedp.ContextOption
+		if v == plainIncognito {
+			opts = append(opts, chromedp.WithNewBrowserContext())
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = chromedp.NewContext(pe.root, opts...)
+		defer cancel()
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(DefaultWidth, DefaultHeight)); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+		var zero T
+		return zero, err
+	}
+	return chromedp.Run(ctx, do)
+}
+
+func plainText(pe *plainEnv, v plainVariant, u string) (string, error) {
+	return plainPage(pe, v, u, chromedp.Evaluate[string](visibleTextJS))
+}
+
+func plainScreenshot(pe *plainEnv, v plainVariant, u string) ([]byte, error) {
+	return plainPage(pe, v, u, chromedp.CaptureScreenshot())
+}
+
+// reefOp calls one reef function of m (nil: the shared module).
 func reefOp(b testing.TB, fn, req string) ([]byte, error) {
+	return reefOpOn(b, shared.mod, fn, req)
+}
+
+func reefOpOn(b testing.TB, m *Module, fn, req string) ([]byte, error) {
 	p, _ := testPolicy(b, false, shared.grantA())
 	c := abitest.New(context.Background(), "bench", p)
-	for _, f := range shared.mod.Funcs() {
+	for _, f := range m.Funcs() {
 		if f.Name == fn {
 			return f.Handler(c, []byte(req), nil)
 		}
 	}
 	return nil, fmt.Errorf("no function %s", fn)
 }
+
+// idle waits until the module's background work (refilling the warm
+// context, disposing of the last call's context) is done.
+func (m *Module) idle() { m.calls.Wait() }
 
 // timed runs op b.N times and reports the median.
 func timed(b *testing.B, op func() error) {
@@ -105,86 +179,175 @@ func p50ms(d []time.Duration) float64 {
 	return float64(s[len(s)/2].Microseconds()) / 1000
 }
 
+// BenchmarkText runs text() back to back: each call starts as soon as the
+// last one returned, so reef's background work (the next warm context,
+// disposing of the last one) competes with it.
 func BenchmarkText(b *testing.B) {
 	req := `{"url":"` + shared.urlA("/hello") + `"}`
 	b.Run("reef", func(b *testing.B) {
 		timed(b, func() error { _, err := reefOp(b, abi.BrowserText, req); return err })
+		shared.mod.idle()
 	})
-	b.Run("chromedp", func(b *testing.B) {
-		root, err := plainBrowser()
-		if err != nil {
-			b.Fatal(err)
-		}
-		timed(b, func() error { _, err := plainText(root, shared.urlA("/hello")); return err })
-	})
-	b.Run("chromedp-incognito", func(b *testing.B) {
-		root, err := plainBrowser()
-		if err != nil {
-			b.Fatal(err)
-		}
-		timed(b, func() error { _, err := plainTextIncognito(root, shared.urlA("/hello")); return err })
-	})
+	for _, v := range []plainVariant{plainTab, plainNewTab, plainIncognito} {
+		b.Run("chromedp-"+v.String(), func(b *testing.B) {
+			pe, err := plainBrowser()
+			if err != nil {
+				b.Fatal(err)
+			}
+			timed(b, func() error { _, err := plainText(pe, v, shared.urlA("/hello")); return err })
+		})
+	}
 }
 
 func BenchmarkScreenshot(b *testing.B) {
 	req := `{"url":"` + shared.urlA("/hello") + `"}`
 	b.Run("reef", func(b *testing.B) {
 		timed(b, func() error { _, err := reefOp(b, abi.BrowserScreenshot, req); return err })
+		shared.mod.idle()
 	})
-	b.Run("chromedp", func(b *testing.B) {
-		root, err := plainBrowser()
-		if err != nil {
-			b.Fatal(err)
-		}
-		timed(b, func() error { _, err := plainScreenshot(root, shared.urlA("/hello")); return err })
-	})
+	for _, v := range []plainVariant{plainTab, plainNewTab, plainIncognito} {
+		b.Run("chromedp-"+v.String(), func(b *testing.B) {
+			pe, err := plainBrowser()
+			if err != nil {
+				b.Fatal(err)
+			}
+			timed(b, func() error { _, err := plainScreenshot(pe, v, shared.urlA("/hello")); return err })
+		})
+	}
 }
 
-// BenchmarkOverhead interleaves reef and plain chromedp so that both see
-// the same machine load, and reports both medians and their ratio.
+// BenchmarkOverhead interleaves reef and the plain variants so that all
+// see the same machine load. Each operation starts on an idle machine
+// (reef's background work of the previous call is finished, and not
+// counted in its latency): the latency a skill sees when its calls are
+// not back to back. cpu-ms is the CPU time an operation costs in all,
+// background work included: the browser's processes plus this process
+// (which also runs the test's HTTP server).
 func BenchmarkOverhead(b *testing.B) {
-	root, err := plainBrowser()
+	pe, err := plainBrowser()
 	if err != nil {
 		b.Fatal(err)
 	}
 	u := shared.urlA("/hello")
 	req := `{"url":"` + u + `"}`
+	type side struct {
+		name string
+		pid  func() int
+		op   func() error
+	}
 	for _, tc := range []struct {
 		name  string
 		reef  func() error
-		plain func() error
+		plain func(plainVariant) error
 	}{
-		{"text", func() error { _, err := reefOp(b, abi.BrowserText, req); return err }, func() error { _, err := plainText(root, u); return err }},
-		{"screenshot", func() error { _, err := reefOp(b, abi.BrowserScreenshot, req); return err }, func() error { _, err := plainScreenshot(root, u); return err }},
+		{"text", func() error { _, err := reefOp(b, abi.BrowserText, req); return err },
+			func(v plainVariant) error { _, err := plainText(pe, v, u); return err }},
+		{"screenshot", func() error { _, err := reefOp(b, abi.BrowserScreenshot, req); return err },
+			func(v plainVariant) error { _, err := plainScreenshot(pe, v, u); return err }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			if err := tc.reef(); err != nil {
-				b.Fatal(err)
+			sides := []side{{"reef", func() int { return shared.mod.Stats().PID }, tc.reef}}
+			for _, v := range []plainVariant{plainTab, plainIncognito} {
+				sides = append(sides, side{"chromedp-" + v.String(), func() int { return pe.pid }, func() error { return tc.plain(v) }})
 			}
-			if err := tc.plain(); err != nil {
-				b.Fatal(err)
+			for _, s := range sides {
+				if err := s.op(); err != nil {
+					b.Fatal(err)
+				}
 			}
-			var rd, pd []time.Duration
+			durs := make([][]time.Duration, len(sides))
+			cpus := make([][]time.Duration, len(sides))
 			b.ResetTimer()
 			for range b.N {
-				s := time.Now()
-				if err := tc.reef(); err != nil {
-					b.Fatal(err)
+				for i, s := range sides {
+					shared.mod.idle()
+					c0 := treeCPU(s.pid()) + selfCPU()
+					t0 := time.Now()
+					if err := s.op(); err != nil {
+						b.Fatal(err)
+					}
+					durs[i] = append(durs[i], time.Since(t0))
+					shared.mod.idle()
+					cpus[i] = append(cpus[i], treeCPU(s.pid())+selfCPU()-c0)
 				}
-				rd = append(rd, time.Since(s))
-				s = time.Now()
-				if err := tc.plain(); err != nil {
-					b.Fatal(err)
-				}
-				pd = append(pd, time.Since(s))
 			}
 			b.StopTimer()
-			r, p := p50ms(rd), p50ms(pd)
-			b.ReportMetric(r, "reef-p50-ms")
-			b.ReportMetric(p, "chromedp-p50-ms")
-			b.ReportMetric(r/p, "overhead-ratio")
+			for i, s := range sides {
+				b.ReportMetric(p50ms(durs[i]), s.name+"-p50-ms")
+				b.ReportMetric(meanms(cpus[i]), s.name+"-cpu-ms")
+			}
+			b.ReportMetric(p50ms(durs[0])/p50ms(durs[2]), "reef/incognito")
+			b.ReportMetric(p50ms(durs[0])/p50ms(durs[1]), "reef/tab")
 		})
 	}
+}
+
+func meanms(d []time.Duration) float64 {
+	var t time.Duration
+	for _, x := range d {
+		t += x
+	}
+	return float64(t.Microseconds()) / 1000 / float64(max(len(d), 1))
+}
+
+// selfCPU is this process's CPU time.
+func selfCPU() time.Duration {
+	var r syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+}
+
+// treeCPU sums the CPU time of pid and its descendants, including the
+// children they reaped (renderer processes that already exited).
+func treeCPU(pid int) time.Duration {
+	var total int64
+	walkTree(pid, func(_ int, f []string) {
+		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			total += n
+		}
+	})
+	return time.Duration(total) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, 100 on every Linux reef supports.
+const clockTicks = 100
+
+// walkTree calls fn for pid and each of its descendants with the fields
+// of /proc/PID/stat after the command name.
+func walkTree(pid int, fn func(pid int, fields []string)) {
+	children := map[int][]int{}
+	fields := map[int][]string{}
+	ents, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, e := range ents {
+		b, err := os.ReadFile(e)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 15 {
+			continue
+		}
+		pp, _ := strconv.Atoi(f[1])
+		me, _ := strconv.Atoi(strings.Fields(s)[0])
+		children[pp] = append(children[pp], me)
+		fields[me] = f
+	}
+	var walk func(int)
+	walk = func(p int) {
+		if f, ok := fields[p]; ok {
+			fn(p, f)
+		}
+		for _, c := range children[p] {
+			walk(c)
+		}
+	}
+	walk(pid)
 }
 
 // BenchmarkTextParallel runs text() from 4 goroutines at once (the
@@ -248,35 +411,8 @@ func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 // the processes sharing them, so the sum is not inflated) of pid and its
 // descendants, from /proc.
 func treePSS(pid int) int64 {
-	children := map[int][]int{}
-	ents, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, e := range ents {
-		b, err := os.ReadFile(e)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		pp, _ := strconv.Atoi(f[1])
-		me, _ := strconv.Atoi(strings.Fields(s)[0])
-		children[pp] = append(children[pp], me)
-	}
 	var total int64
-	var walk func(int)
-	walk = func(p int) {
-		total += procMem(strconv.Itoa(p))
-		for _, c := range children[p] {
-			walk(c)
-		}
-	}
-	walk(pid)
+	walkTree(pid, func(p int, _ []string) { total += procMem(strconv.Itoa(p)) })
 	return total
 }
 

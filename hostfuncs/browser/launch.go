@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -89,23 +91,52 @@ func (m *Module) execPath() (string, error) {
 	}
 	for _, name := range execCandidates {
 		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
+			return unwrapLauncher(p), nil
 		}
 	}
 	return "", abi.Errorf(abi.CodeUnavailable, "browser: no Chromium found on PATH (looked for %s): install it (Debian/Ubuntu: apt-get install chromium; Alpine: apk add chromium; Fedora: dnf install chromium), set browser.exec_path, or set REEF_BROWSER_URL to a DevTools endpoint such as ws://headless-shell:9222", strings.Join(execCandidates, ", "))
 }
 
-// launchFlags are the Chromium flags reef always sets. fallbackAddr is
-// the launch-wide proxy: any request from a context that has no per-call
-// proxy (Chromium's own background traffic, or a context reef failed to
-// confine) goes there and is dropped, so nothing leaves the machine
-// unchecked.
-func launchFlags(fallbackAddr string, noSandbox bool) []chromedp.ExecAllocatorOption {
+// packagedBinary is where Debian's and Alpine's chromium packages put the
+// real browser; /usr/bin/chromium is a shell launcher in front of it.
+const packagedBinary = "/usr/lib/chromium/chromium"
+
+// unwrapLauncher returns the real browser binary when p is a
+// distribution's shell launcher for it, else p. The launcher adds flags
+// from /etc/chromium.d (Debian's add --enable-gpu-rasterization, which in
+// a GPU-less headless browser means rasterizing through SwiftShader, and
+// extension options), so a browser started through it costs more CPU per
+// page, and its command line is not the one reef chose.
+func unwrapLauncher(p string) string {
+	b := make([]byte, 2)
+	f, err := os.Open(p)
+	if err != nil {
+		return p
+	}
+	_, err = io.ReadFull(f, b)
+	_ = f.Close()
+	if err != nil || string(b) != "#!" {
+		return p
+	}
+	if real, err := exec.LookPath(packagedBinary); err == nil {
+		return real
+	}
+	return p
+}
+
+// perfFlags are the Chromium flags that make a headless browser lean:
+// no first-run work, no background networking, no browser UI that a
+// headless window never shows. reef's browser and the benchmarks' plain
+// chromedp baseline both use them.
+func perfFlags() []chromedp.ExecAllocatorOption {
 	return []chromedp.ExecAllocatorOption{
 		chromedp.Flag("headless", "new"),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("disable-gpu", true),
+		// No GPU, so no GPU rasterization either (Debian's launcher
+		// turns it on; it would run on SwiftShader).
+		chromedp.Flag("disable-gpu-rasterization", true),
 		// /dev/shm is 64 MB in a default Docker container; Chromium
 		// crashes when it fills up.
 		chromedp.Flag("disable-dev-shm-usage", true),
@@ -119,7 +150,13 @@ func launchFlags(fallbackAddr string, noSandbox bool) []chromedp.ExecAllocatorOp
 		chromedp.Flag("disable-breakpad", true),
 		chromedp.Flag("disable-domain-reliability", true),
 		chromedp.Flag("disable-client-side-phishing-detection", true),
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication,InterestFeedContentSuggestions"),
+		// WebUIOmniboxPopup and WebUIOmniboxAimPopup: every new window
+		// (each call's browser context opens one) preloads two omnibox
+		// popup WebUIs in a renderer process of their own, about 40% of
+		// the browser's CPU time per call; a headless window never shows
+		// an omnibox.
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication,InterestFeedContentSuggestions,WebUIOmniboxPopup,WebUIOmniboxAimPopup"),
+		chromedp.Flag("enable-features", "NetworkServiceInProcess2"),
 		chromedp.Flag("disable-hang-monitor", true),
 		chromedp.Flag("disable-prompt-on-repost", true),
 		chromedp.Flag("disable-background-timer-throttling", true),
@@ -128,6 +165,16 @@ func launchFlags(fallbackAddr string, noSandbox bool) []chromedp.ExecAllocatorOp
 		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("use-mock-keychain", true),
 		chromedp.Flag("force-color-profile", "srgb"),
+	}
+}
+
+// launchFlags are the Chromium flags reef always sets: perfFlags and the
+// confinement flags. fallbackAddr is the launch-wide proxy: any request
+// from a context that has no per-call proxy (Chromium's own background
+// traffic, or a context reef failed to confine) goes there and is
+// dropped, so nothing leaves the machine unchecked.
+func launchFlags(fallbackAddr string, noSandbox bool) []chromedp.ExecAllocatorOption {
+	return append(perfFlags(),
 		// Confinement. Every context reef creates has its own proxy; this
 		// one catches everything else.
 		chromedp.Flag("proxy-server", "http://"+fallbackAddr),
@@ -140,7 +187,7 @@ func launchFlags(fallbackAddr string, noSandbox bool) []chromedp.ExecAllocatorOp
 		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		chromedp.Flag("no-sandbox", noSandbox),
-	}
+	)
 }
 
 // start starts a local browser or connects to the remote one. The start
@@ -171,7 +218,11 @@ func (m *Module) start(ctx context.Context) (*browserProc, error) {
 		allocCtx, allocCancel = chromedp.NewExecAllocator(context.Background(), opts...)
 	}
 	logf := func(format string, args ...any) { m.log.Debug("chromedp: " + fmt.Sprintf(format, args...)) }
-	rootCtx, rootCancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(logf), chromedp.WithErrorf(logf))
+	ctxOpts := []chromedp.ContextOption{chromedp.WithLogf(logf), chromedp.WithErrorf(logf)}
+	if m.cdpDebugf != nil {
+		ctxOpts = append(ctxOpts, chromedp.WithDebugf(m.cdpDebugf))
+	}
+	rootCtx, rootCancel := chromedp.NewContext(allocCtx, ctxOpts...)
 
 	done := make(chan error, 1)
 	go func() {

@@ -139,10 +139,17 @@ type Module struct {
 	waiting int
 	closed  bool
 
-	calls     sync.WaitGroup
-	fallback  *fallbackProxy
-	warm      chan *session
-	refilling bool
+	calls    sync.WaitGroup
+	fallback *fallbackProxy
+	warm     chan *session
+	// refillDone is non-nil while a refill runs, closed when it ends;
+	// refillAwaited is set while a call waits for that refill.
+	refillDone    chan struct{}
+	refillAwaited bool
+
+	// cdpDebugf, when set before the browser starts, receives every CDP
+	// message (tests and benchmarks trace phases with it).
+	cdpDebugf func(string, ...any)
 }
 
 // New returns the module. It starts nothing.

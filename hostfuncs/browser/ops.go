@@ -84,7 +84,8 @@ func (m *Module) handle(op opKind) abi.Handler {
 	}
 }
 
-// viewport sets the page size (DefaultWidth × DefaultHeight unless given).
+// viewport sets the page size (DefaultWidth × DefaultHeight unless given),
+// unless it is set already.
 func (s *session) viewport(w, h int) error {
 	if w == 0 {
 		w = DefaultWidth
@@ -92,7 +93,14 @@ func (s *session) viewport(w, h int) error {
 	if h == 0 {
 		h = DefaultHeight
 	}
-	return chromedp.Do(s.ctx, chromedp.EmulateViewport(int64(w), int64(h)))
+	if w == s.vw && h == s.vh {
+		return nil
+	}
+	if err := chromedp.Do(s.ctx, chromedp.EmulateViewport(int64(w), int64(h))); err != nil {
+		return err
+	}
+	s.vw, s.vh = w, h
+	return nil
 }
 
 // navigate loads u and waits for its load event. A load refused by the

@@ -51,6 +51,11 @@ type session struct {
 	// bound is what event callbacks read (they run on other goroutines).
 	bound atomic.Pointer[binding]
 
+	// vw and vh are the viewport size set last.
+	vw, vh int
+	// prewarmed is set on a session made ahead of its call.
+	prewarmed bool
+
 	tgt    atomic.Pointer[chromedp.Target]
 	pages  atomic.Int64
 	popups sync.Map // target.ID -> struct{}
@@ -67,7 +72,11 @@ type binding struct {
 // openSession returns a confined context bound to the call, with its
 // viewport set: a warm one if available, else a new one. A browser that
 // died since the last call is restarted, and the call retried once, as
-// long as nothing of the call has run yet.
+// long as nothing of the call has run yet. The warm pool is refilled when
+// the call ends (session.close), not here: creating a context (a new
+// renderer process) while the call loads its page would stall the
+// page's load on the browser's main thread and, on a small machine, on
+// the CPU.
 func (m *Module) openSession(c abi.Call, deadline time.Time, width, height int) (*session, error) {
 	ctx, cancel := context.WithDeadline(c.Context(), deadline)
 	defer cancel()
@@ -75,8 +84,7 @@ func (m *Module) openSession(c abi.Call, deadline time.Time, width, height int) 
 		s, bp, err := m.session(ctx)
 		if err == nil {
 			s.bind(c, deadline)
-			if err = s.viewport(width, height); err == nil {
-				m.refill()
+			if err = s.ready(width, height); err == nil {
 				return s, nil
 			}
 			s.dispose()
@@ -89,9 +97,27 @@ func (m *Module) openSession(c abi.Call, deadline time.Time, width, height int) 
 	}
 }
 
-// session returns an unbound session: a warm one, or a new one.
+// ready makes sure the browser still answers (a prewarmed context may
+// have outlived its browser, and chromedp notices a killed browser only a
+// moment later) and sets the viewport.
+func (s *session) ready(width, height int) error {
+	if s.prewarmed {
+		if _, err := cdp.Call(s.ctx, s.bp.browser, browser.GetVersion, cdp.Empty{}); err != nil {
+			return err
+		}
+	}
+	return s.viewport(width, height)
+}
+
+// session returns an unbound session: a warm one, the one a refill in
+// progress is about to deliver (at most one call waits for it: finishing
+// a context that is half made is faster than starting another, and
+// cheaper for the machine), or a new one.
 func (m *Module) session(ctx context.Context) (*session, *browserProc, error) {
 	if s := m.takeWarm(); s != nil {
+		return s, s.bp, nil
+	}
+	if s := m.awaitRefill(ctx); s != nil {
 		return s, s.bp, nil
 	}
 	bp, err := m.browser(ctx)
@@ -100,6 +126,38 @@ func (m *Module) session(ctx context.Context) (*session, *browserProc, error) {
 	}
 	s, err := m.newSession(ctx, bp)
 	return s, bp, err
+}
+
+// awaitRefill waits for the context a refill in progress is creating, if
+// there is one and no other call waits for it; nil otherwise, or when the
+// refill ends without one.
+func (m *Module) awaitRefill(ctx context.Context) *session {
+	m.mu.Lock()
+	done := m.refillDone
+	if done == nil || m.refillAwaited {
+		m.mu.Unlock()
+		return nil
+	}
+	m.refillAwaited = true
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.refillAwaited = false
+		m.mu.Unlock()
+	}()
+	for {
+		select {
+		case s := <-m.warm:
+			if m.usable(s) {
+				return s
+			}
+			go s.dispose()
+		case <-done:
+			return m.takeWarm()
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // newSession creates an unbound session: browser context with its proxy,
@@ -144,10 +202,14 @@ func (m *Module) newSession(ctx context.Context, bp *browserProc) (_ *session, e
 			// page cap are checked before it is sent. Subresources,
 			// workers, out-of-process frames and popups are confined by
 			// the proxy.
-			_, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			if _, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
 				{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
-			}})
-			return chromedp.Void{}, err
+			}}); err != nil {
+				return chromedp.Void{}, err
+			}
+			// Most calls use the default viewport: set it now, off
+			// the call's path.
+			return chromedp.EmulateViewport(DefaultWidth, DefaultHeight)(ctx, t)
 		})
 		done <- err
 	}()
@@ -159,6 +221,7 @@ func (m *Module) newSession(ctx context.Context, bp *browserProc) (_ *session, e
 	if err != nil {
 		return nil, fmt.Errorf("open tab: %w", err)
 	}
+	s.vw, s.vh = DefaultWidth, DefaultHeight
 	return s, nil
 }
 
@@ -176,10 +239,7 @@ func (m *Module) takeWarm() *session {
 	for {
 		select {
 		case s := <-m.warm:
-			m.mu.Lock()
-			ok := s.bp == m.cur && s.bp.alive()
-			m.mu.Unlock()
-			if ok {
+			if m.usable(s) {
 				return s
 			}
 			go s.dispose()
@@ -189,44 +249,54 @@ func (m *Module) takeWarm() *session {
 	}
 }
 
-// refill tops the warm pool up in the background, if the browser runs.
-func (m *Module) refill() {
+// usable reports whether a warm session belongs to the running browser.
+func (m *Module) usable(s *session) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed || m.refilling || m.opts.Warm <= 0 || len(m.warm) >= cap(m.warm) || m.cur == nil || !m.cur.alive() {
+	return s.bp == m.cur && s.bp.alive()
+}
+
+// refill tops the warm pool up, in the calling goroutine, if the browser
+// runs and no other refill is in progress.
+func (m *Module) refill() {
+	m.mu.Lock()
+	if m.closed || m.refillDone != nil || m.opts.Warm <= 0 || len(m.warm) >= cap(m.warm) || m.cur == nil || !m.cur.alive() {
+		m.mu.Unlock()
 		return
 	}
-	m.refilling = true
+	done := make(chan struct{})
+	m.refillDone = done
 	bp := m.cur
-	m.calls.Go(func() {
-		defer func() {
-			m.mu.Lock()
-			m.refilling = false
-			m.mu.Unlock()
-		}()
-		for len(m.warm) < cap(m.warm) && bp.alive() {
-			ctx, cancel := context.WithTimeout(context.Background(), m.opts.StartTimeout)
-			s, err := m.newSession(ctx, bp)
-			cancel()
-			if err != nil {
-				m.log.Debug("browser: prewarm a context", "err", err)
-				return
-			}
-			m.mu.Lock()
-			closed := m.closed
-			m.mu.Unlock()
-			if closed {
-				s.dispose()
-				return
-			}
-			select {
-			case m.warm <- s:
-			default:
-				s.dispose()
-				return
-			}
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.refillDone = nil
+		m.mu.Unlock()
+		close(done)
+	}()
+	for len(m.warm) < cap(m.warm) && bp.alive() {
+		ctx, cancel := context.WithTimeout(context.Background(), m.opts.StartTimeout)
+		s, err := m.newSession(ctx, bp)
+		cancel()
+		if err != nil {
+			m.log.Debug("browser: prewarm a context", "err", err)
+			return
 		}
-	})
+		m.mu.Lock()
+		closed := m.closed
+		m.mu.Unlock()
+		if closed {
+			s.dispose()
+			return
+		}
+		s.prewarmed = true
+		select {
+		case m.warm <- s:
+		default:
+			s.dispose()
+			return
+		}
+	}
 }
 
 // drainWarm disposes the warm sessions (Close).
@@ -336,6 +406,8 @@ func (s *session) mark() denialMark {
 // close releases the session in the background: the tab, the browser
 // context (cookies, storage, cache) and the proxy go away; the context
 // slot is released only afterwards, so MaxContexts bounds what is alive.
+// The warm pool is refilled first, so that a call that follows at once
+// gets its context as early as possible.
 func (s *session) close() {
 	// Detach from the call's context now, while the call is still
 	// running: the engine reuses that context for the instance's next
@@ -344,8 +416,13 @@ func (s *session) close() {
 		s.stopAfter()
 		s.stopAfter = nil
 	}
+	// Stop the call's actions and its tab now; the rest can wait.
+	if s.cancel != nil {
+		s.cancel()
+	}
 	s.m.calls.Go(func() {
 		defer s.m.release()
+		s.m.refill()
 		s.dispose()
 	})
 }
