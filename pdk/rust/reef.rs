@@ -208,7 +208,7 @@ pub fn input_json() -> Result<Value, Error> {
     if b.is_empty() {
         return Err(Error::Json("invalid JSON input: the input is empty".into()));
     }
-    Value::parse(&b).map_err(|e| Error::Json(format!("invalid JSON input: {}", e)))
+    Value::parse(&b).map_err(|e| Error::Json(cat(&["invalid JSON input: ", &e])))
 }
 
 /// Sets the call's output.
@@ -230,7 +230,7 @@ pub fn output_str(s: &str) {
 
 /// Sets the output to a value encoded as JSON.
 pub fn output_json<T: ToJson + ?Sized>(v: &T) {
-    output(v.to_json().to_string().as_bytes())
+    output(v.to_json().encode().as_bytes())
 }
 
 /// Sets the call's error message (return non-zero after it).
@@ -321,7 +321,7 @@ pub fn run<I: FromJson, O: ToJson, F: FnOnce(I) -> Result<O, Error>>(f: F) -> i3
             0
         }
         Err(e) => {
-            set_error(&e.to_string());
+            set_error(&e.message());
             1
         }
     }
@@ -335,7 +335,7 @@ pub fn run_str<F: FnOnce(String) -> Result<String, Error>>(f: F) -> i32 {
             0
         }
         Err(e) => {
-            set_error(&e.to_string());
+            set_error(&e.message());
             1
         }
     }
@@ -349,9 +349,50 @@ pub fn run_bytes<F: FnOnce(Vec<u8>) -> Result<Vec<u8>, Error>>(f: F) -> i32 {
             0
         }
         Err(e) => {
-            set_error(&e.to_string());
+            set_error(&e.message());
             1
         }
+    }
+}
+
+// ---------------------------------------------------------------- text
+
+// The PDK builds its messages and JSON numbers with these instead of
+// format!/to_string: core::fmt (and the float formatter a stray {} can
+// pull in) is most of a small module's size. See README.md, "Size".
+
+/// Concatenates parts into a new String (format! without core::fmt).
+pub fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// The decimal text of an unsigned integer.
+pub fn utoa(mut n: u64) -> String {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[i..].iter().map(|&b| b as char).collect()
+}
+
+/// The decimal text of a signed integer.
+pub fn itoa(n: i64) -> String {
+    if n < 0 {
+        let mut s = String::from("-");
+        s.push_str(&utoa(n.unsigned_abs()));
+        s
+    } else {
+        utoa(n as u64)
     }
 }
 
@@ -400,7 +441,7 @@ impl Error {
         let v = match Value::parse(b) {
             Ok(v) => v,
             Err(_) => {
-                return Error::Host(HostError { code: "io".into(), message: format!("unreadable capability error document: {}", String::from_utf8_lossy(b)), ..Default::default() })
+                return Error::Host(HostError { code: "io".into(), message: cat(&["unreadable capability error document: ", &String::from_utf8_lossy(b)]), ..Default::default() })
             }
         };
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
@@ -434,22 +475,28 @@ impl Error {
 
     fn context(self, what: &str) -> Error {
         match self {
-            Error::Json(m) => Error::Json(format!("{}: {}", what, m)),
+            Error::Json(m) => Error::Json(cat(&[what, ": ", &m])),
             other => other,
+        }
+    }
+}
+
+impl Error {
+    /// The message the host is given: "capability not granted: …" for a
+    /// denial, "<code>: <message>" for other capability errors, the text
+    /// itself for Json and Msg. (Display prints the same.)
+    pub fn message(&self) -> String {
+        match self {
+            Error::Denied(h) => cat(&["capability not granted: ", &h.message]),
+            Error::Json(m) | Error::Msg(m) => m.clone(),
+            Error::NotFound(h) | Error::Invalid(h) | Error::Exists(h) | Error::Limit(h) | Error::Timeout(h) | Error::Io(h) | Error::Unavailable(h) | Error::Conflict(h) | Error::Host(h) => cat(&[&h.code, ": ", &h.message]),
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Denied(h) => write!(f, "capability not granted: {}", h.message),
-            Error::Json(m) | Error::Msg(m) => f.write_str(m),
-            other => {
-                let h = other.host().unwrap();
-                write!(f, "{}: {}", h.code, h.message)
-            }
-        }
+        f.write_str(&self.message())
     }
 }
 
@@ -553,7 +600,7 @@ impl Value {
 
     /// An integer number value.
     pub fn int(n: i64) -> Value {
-        Value::Number(n.to_string())
+        Value::Number(itoa(n))
     }
 
     /// A float number value (NaN and infinities become null).
@@ -595,6 +642,13 @@ impl Value {
         self.get(k).and_then(|v| v.as_bool()).unwrap_or(false)
     }
 
+    /// The compact JSON encoding (what Display prints).
+    pub fn encode(&self) -> String {
+        let mut s = String::new();
+        self.write(&mut s);
+        s
+    }
+
     fn write(&self, out: &mut String) {
         match self {
             Value::Null => out.push_str("null"),
@@ -630,9 +684,7 @@ impl Value {
 impl fmt::Display for Value {
     /// The compact JSON encoding.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::new();
-        self.write(&mut s);
-        f.write_str(&s)
+        f.write_str(&self.encode())
     }
 }
 
@@ -666,7 +718,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn fail(&self, msg: &str) -> String {
-        format!("invalid JSON at byte {}: {}", self.i, msg)
+        cat(&["invalid JSON at byte ", &utoa(self.i as u64), ": ", msg])
     }
 
     fn ws(&mut self) {
@@ -878,7 +930,7 @@ pub trait FromJson: Sized {
     fn from_json(v: &Value) -> Result<Self, Error>;
     /// The value of a missing object member (an error unless Option).
     fn missing(field: &str) -> Result<Self, Error> {
-        Err(Error::Json(format!("missing field `{}`", field)))
+        Err(Error::Json(cat(&["missing field `", field, "`"])))
     }
 }
 
@@ -896,7 +948,7 @@ fn mismatch<T>(want: &str, v: &Value) -> Result<T, Error> {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     };
-    Err(Error::Json(format!("expected {}, got {}", want, got)))
+    Err(Error::Json(cat(&["expected ", want, ", got ", got])))
 }
 
 impl FromJson for Value {
@@ -958,13 +1010,17 @@ macro_rules! json_int {
         impl FromJson for $t {
             fn from_json(v: &Value) -> Result<Self, Error> {
                 match v {
-                    Value::Number(n) => n.parse::<$t>().map_err(|_| Error::Json(format!(concat!("expected an integer (", stringify!($t), "), got {}"), n))),
+                    Value::Number(n) => n.parse::<$t>().map_err(|_| Error::Json(cat(&[concat!("expected an integer (", stringify!($t), "), got "), n]))),
                     _ => mismatch(concat!("an integer (", stringify!($t), ")"), v),
                 }
             }
         }
         impl ToJson for $t {
-            fn to_json(&self) -> Value { Value::Number(self.to_string()) }
+            #[allow(unused_comparisons)]
+            fn to_json(&self) -> Value {
+                // Every one of these types fits i64 when negative, u64 otherwise.
+                Value::Number(if *self < 0 { itoa(*self as i64) } else { utoa(*self as u64) })
+            }
         }
     )*};
 }
@@ -992,7 +1048,7 @@ impl<T: ToJson> ToJson for Option<T> {
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(v: &Value) -> Result<Self, Error> {
         match v {
-            Value::Array(a) => a.iter().enumerate().map(|(i, x)| T::from_json(x).map_err(|e| e.context(&format!("[{}]", i)))).collect(),
+            Value::Array(a) => a.iter().enumerate().map(|(i, x)| T::from_json(x).map_err(|e| e.context(&cat(&["[", &utoa(i as u64), "]"])))).collect(),
             _ => mismatch("an array", v),
         }
     }
@@ -1029,7 +1085,7 @@ impl<T: ToJson + ?Sized> ToJson for &T {
 /// Decodes member `field` of an object (used by `json_struct!`).
 pub fn field<T: FromJson>(v: &Value, field: &str) -> Result<T, Error> {
     match v.get(field) {
-        Some(x) => T::from_json(x).map_err(|e| e.context(&format!("field `{}`", field))),
+        Some(x) => T::from_json(x).map_err(|e| e.context(&cat(&["field `", field, "`"]))),
         None => T::missing(field),
     }
 }
@@ -1107,7 +1163,7 @@ type CapFn = unsafe extern "C" fn(Handle, Handle) -> i64;
 
 /// Runs one capability: JSON request, optional payload, raw response.
 pub fn call(f: CapFn, req: &Value, data: Option<&[u8]>) -> Result<Vec<u8>, Error> {
-    let rq = store(req.to_string().as_bytes());
+    let rq = store(req.encode().as_bytes());
     let d = match data {
         Some(b) => store(b),
         None => 0,
@@ -1135,7 +1191,7 @@ pub fn call(f: CapFn, req: &Value, data: Option<&[u8]>) -> Result<Vec<u8>, Error
 
 fn call_json(f: CapFn, req: &Value, data: Option<&[u8]>) -> Result<Value, Error> {
     let b = call(f, req, data)?;
-    Value::parse(&b).map_err(|e| Error::Json(format!("capability response: {}", e)))
+    Value::parse(&b).map_err(|e| Error::Json(cat(&["capability response: ", &e])))
 }
 
 fn path_req(path: &str) -> Value {
@@ -1505,7 +1561,7 @@ pub mod mail {
                 if n.is_empty() {
                     ad
                 } else {
-                    format!("{} <{}>", n, ad)
+                    cat(&[&n, " <", &ad, ">"])
                 }
             })
             .collect()

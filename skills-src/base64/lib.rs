@@ -40,10 +40,36 @@ fn from_hex(s: &str) -> Result<Vec<u8>, Error> {
             b'0'..=b'9' => Ok(c - b'0'),
             b'a'..=b'f' => Ok(c - b'a' + 10),
             b'A'..=b'F' => Ok(c - b'A' + 10),
-            _ => Err(Error::msg(format!("\"hex\" has a non-hex character {:?}", c as char))),
+            _ => Err(Error::msg(reef::cat(&["\"hex\" has a non-hex character ", &quote(c)]))),
         }
     };
     s.chunks(2).map(|p| Ok(digit(p[0])? << 4 | digit(p[1])?)).collect()
+}
+
+/// A byte as Rust's {:?} prints `b as char` ('*', '\'', '\u{1b}', 'é'),
+/// without core::fmt (see the PDK README, "Size").
+fn quote(b: u8) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::from("'");
+    match b {
+        b'\t' => s.push_str("\\t"),
+        b'\r' => s.push_str("\\r"),
+        b'\n' => s.push_str("\\n"),
+        b'\'' => s.push_str("\\'"),
+        b'\\' => s.push_str("\\\\"),
+        0 => s.push_str("\\0"),
+        0x20..=0x7e | 0xa1..=0xac | 0xae..=0xff => s.push(b as char),
+        _ => {
+            s.push_str("\\u{");
+            if b >= 16 {
+                s.push(H[(b >> 4) as usize] as char);
+            }
+            s.push(H[(b & 15) as usize] as char);
+            s.push('}');
+        }
+    }
+    s.push('\'');
+    s
 }
 
 fn to_hex(b: &[u8]) -> String {
@@ -85,12 +111,12 @@ fn decode_any(s: &str) -> Result<(Vec<u8>, bool), Error> {
             }
             b'=' => {
                 if bytes[i..].iter().any(|&x| x != b'=' && !x.is_ascii_whitespace()) {
-                    return Err(Error::msg(format!("invalid base64: data after padding at byte {}", i)));
+                    return Err(Error::msg(reef::cat(&["invalid base64: data after padding at byte ", &reef::utoa(i as u64)])));
                 }
                 break;
             }
             _ => {
-                return Err(Error::msg(format!("invalid base64: unexpected character {:?} at byte {}", c as char, i)));
+                return Err(Error::msg(reef::cat(&["invalid base64: unexpected character ", &quote(c), " at byte ", &reef::utoa(i as u64)])));
             }
         };
         acc = acc << 6 | d as u32;
@@ -118,13 +144,13 @@ fn encode(in_: EncodeInput) -> Result<Value, Error> {
     let url = in_.url_safe.unwrap_or(false);
     let pad = in_.padding.unwrap_or(!url);
     let s = encode_bytes(&data, if url { URL } else { STD }, pad);
-    Ok(Value::object().with("base64", &s).with("bytes", &(data.len() as f64)))
+    Ok(Value::object().with("base64", &s).with("bytes", &data.len()))
 }
 
 fn decode(in_: DecodeInput) -> Result<Value, Error> {
     let (b, url) = decode_any(&in_.base64)?;
     let mut o = Value::object()
-        .with("bytes", &(b.len() as f64))
+        .with("bytes", &b.len())
         .with("alphabet", if url { "url" } else { "standard" });
     match String::from_utf8(b) {
         Ok(s) => {
