@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! /usr/bin/rustc --edition 2021 --crate-type cdylib --target wasm32-wasi \
-//!     -O -C strip=symbols -o my-skill.wasm lib.rs
+//!     -C opt-level=z -C lto -C codegen-units=1 -C strip=symbols -C panic=abort \
+//!     -C link-arg=-zstack-size=131072 -o my-skill.wasm lib.rs
 //! ```
 //!
 //! and include this file as the module `reef` (the name matters for the
