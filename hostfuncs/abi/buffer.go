@@ -17,9 +17,14 @@ package abi
 //
 // # Contract
 //
-//   - ResponseBuffer(n) returns a zeroed slice of length n, or nil when n
-//     bytes do not fit in the call's memory limit (the handler then
-//     allocates as usual and the engine reports the limit as before).
+//   - ResponseBuffer(n) returns a slice of length n, or nil when n bytes
+//     do not fit in the call's memory limit (the handler then allocates as
+//     usual and the engine reports the limit as before).
+//   - The buffer is not zeroed: return only bytes you wrote (io.ReaderAt's
+//     n, not len(buf)). Whatever else it holds comes from earlier calls of
+//     the same guest instance, which that guest could already read, so a
+//     mistake here cannot expose another skill's data — but it would hand
+//     the guest stale bytes as if they were the response.
 //   - A handler that returns a prefix of the most recently lent buffer
 //     (same first byte, length <= n) has that prefix handed out as the
 //     response without a copy; the rest of the buffer is released. Any

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -56,28 +57,36 @@ func callCheck(pl *engine.Plugin, fn string, in []byte, want string) error {
 
 // interleave times host and reef doing the same work alternately in one
 // loop (the order swaps every iteration), so load from other processes on
-// a shared machine falls on both alike. It reports each side's mean time
-// per operation and reef's time over the host's; ns/op is the pair.
+// a shared machine falls on both alike. It reports each side's median
+// time per operation (a median, because a shared machine adds outliers
+// that a mean would charge to whichever side they hit) and reef's median
+// over the host's; ns/op is the pair.
 func interleave(b *testing.B, host, reef func() error) {
 	b.Helper()
-	var th, tr time.Duration
+	var th, tr []time.Duration
 	n := 0
 	for b.Loop() {
 		for k := range 2 {
 			t0 := time.Now()
 			if (n+k)%2 == 0 {
 				must(b, host())
-				th += time.Since(t0)
+				th = append(th, time.Since(t0))
 			} else {
 				must(b, reef())
-				tr += time.Since(t0)
+				tr = append(tr, time.Since(t0))
 			}
 		}
 		n++
 	}
-	b.ReportMetric(float64(th.Nanoseconds())/float64(n)/1e3, "host-µs/op")
-	b.ReportMetric(float64(tr.Nanoseconds())/float64(n)/1e3, "reef-µs/op")
-	b.ReportMetric(float64(tr)/float64(th), "reef/host")
+	mh, mr := median(th), median(tr)
+	b.ReportMetric(float64(mh.Nanoseconds())/1e3, "host-µs/op")
+	b.ReportMetric(float64(mr.Nanoseconds())/1e3, "reef-µs/op")
+	b.ReportMetric(float64(mr)/float64(mh), "reef/host")
+}
+
+func median(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 // hostReadFile is the baseline: os.ReadFile of the file (a fresh

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -83,24 +82,25 @@ func (m *Module) fetch(c abi.Call, req, data []byte) ([]byte, error) {
 	defer cancel()
 	defer resp.Body.Close()
 
-	meta := FetchMeta{Status: resp.StatusCode, Headers: flattenHeaders(resp.Header, red), URL: red.string(resp.Request.URL.String())}
-	head, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("hosthttp: encode response head: %w", err)
-	}
 	n := bodyLen(resp)
 	if n > o.maxBytes {
 		return nil, limitErr(o, n)
 	}
-	prefix := 4 + len(head)
-	size := prefix + 512
+	// Head and body go into one buffer: 4-byte head length, head, body.
+	out := appendMeta(make([]byte, 4, 4+256+max(n, 512)+1), resp.StatusCode, resp.Header, resp.Request.URL.String(), red)
+	prefix := len(out)
+	binary.LittleEndian.PutUint32(out, uint32(prefix-4))
 	if n >= 0 {
+		// A known length is read straight into the engine's kernel
+		// memory when it lends it (no copy into the arena afterwards).
 		// +1: room for the final zero-byte read that reports EOF.
-		size = prefix + int(n) + 1
+		if rb, ok := c.(abi.ResponseBuffer); ok && n > 0 {
+			if b := rb.ResponseBuffer(prefix + int(n) + 1); b != nil {
+				out = b[:copy(b, out)]
+			}
+		}
+		out = slices.Grow(out, int(n)+1)
 	}
-	out := make([]byte, prefix, size)
-	binary.LittleEndian.PutUint32(out, uint32(len(head)))
-	copy(out[4:], head)
 	out, err = readCapped(resp.Body, out, o.maxBytes)
 	if err != nil {
 		return nil, m.mapErr(c, o, err)
@@ -234,16 +234,20 @@ func (m *Module) roundTrip(c abi.Call, o *outgoing) (*http.Response, *redactor, 
 		h.Set("User-Agent", "reef")
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithValue(c.Context(), policyKey{}, p), o.timeout)
+	ctx, cancel := requestContext(c.Context(), p, o.timeout)
 	var body io.Reader
 	if len(o.body) > 0 {
 		body = bytes.NewReader(o.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, o.method, o.url.String(), body)
+	// The URL was parsed and canonicalised by checkURL: hand the request
+	// that URL rather than its string, which net/http would parse again.
+	req, err := http.NewRequestWithContext(ctx, o.method, "", body)
 	if err != nil {
 		cancel()
 		return nil, nil, nil, abi.Errorf(abi.CodeInvalid, "request: %v", err)
 	}
+	u := *o.url
+	req.URL, req.Host = &u, u.Host
 	req.Header = h
 
 	client := &http.Client{
@@ -258,6 +262,19 @@ func (m *Module) roundTrip(c abi.Call, o *outgoing) (*http.Response, *redactor, 
 		return nil, nil, nil, m.mapErr(c, o, err)
 	}
 	return resp, red, cancel, nil
+}
+
+// requestContext is the context of one request: it carries p for the
+// guarded dialer and ends at the call's deadline or after timeout,
+// whichever comes first. When the call's deadline already comes first (the
+// usual case: calls time out in seconds, requests in tens of seconds) the
+// call's context is used as is, which spares a timer per request.
+func requestContext(parent context.Context, p *policy.Policy, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx := context.WithValue(parent, policyKey{}, p)
+	if dl, ok := parent.Deadline(); ok && time.Until(dl) <= timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, timeout)
 }
 
 // checkRedirect decides one redirect hop before it is sent.

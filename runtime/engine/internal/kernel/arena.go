@@ -48,10 +48,20 @@ func (a *Arena) Size() uint64 { return uint64(len(a.buf)) }
 // Alloc reserves n bytes and returns the block's handle, or 0 when the
 // arena limit would be exceeded.
 func (a *Arena) Alloc(n uint64) uint64 {
+	h, fresh := a.alloc(n)
+	if h != 0 && !fresh {
+		clear(a.buf[h:])
+	}
+	return h
+}
+
+// alloc is Alloc without zeroing reused capacity; fresh reports that the
+// arena grew, so the block is new (zeroed) memory.
+func (a *Arena) alloc(n uint64) (h uint64, fresh bool) {
 	start := uint64(len(a.buf))
 	end := start + header + n
 	if n > a.limit || end > a.limit || end < start {
-		return 0
+		return 0, false
 	}
 	if end > uint64(cap(a.buf)) {
 		c := uint64(cap(a.buf)) * 2
@@ -64,14 +74,14 @@ func (a *Arena) Alloc(n uint64) uint64 {
 		nb := make([]byte, end, c)
 		copy(nb, a.buf)
 		a.buf = nb
+		fresh = true
 	} else {
 		a.buf = a.buf[:end]
-		clear(a.buf[start+header : end])
 	}
 	binary.LittleEndian.PutUint64(a.buf[start:], n)
-	h := start + header
+	h = start + header
 	a.starts = append(a.starts, h)
-	return h
+	return h, fresh
 }
 
 // AllocBytes copies b into a new block; 0 when b is empty or the arena is
@@ -80,23 +90,31 @@ func (a *Arena) AllocBytes(b []byte) uint64 {
 	if len(b) == 0 {
 		return 0
 	}
-	h := a.Alloc(uint64(len(b)))
+	h, _ := a.alloc(uint64(len(b))) // every byte is overwritten: no zeroing
 	if h != 0 {
 		copy(a.buf[h:], b)
 	}
 	return h
 }
 
-// Lend allocates a zeroed block of n bytes for a host function to fill in
-// place (abi.ResponseBuffer) and returns it; nil when n is 0 or the arena
-// is full. The slice aliases the arena: it is valid until the next Alloc,
+// Lend allocates a block of n bytes for a host function to fill in place
+// (abi.ResponseBuffer) and returns it; nil when n is 0 or the arena is
+// full. The slice aliases the arena: it is valid until the next Alloc,
 // Lend, Adopt or Reset. Settle it with Adopt.
+//
+// Unlike Alloc, Lend does not zero the block (a 1 MiB read would pay a
+// full extra pass over memory for it). That exposes nothing: only the
+// prefix the host function returns — bytes it wrote — becomes a block the
+// guest can load, and anything else reused capacity may still hold was
+// put there during this instance's earlier calls, by its own guest or for
+// it, so the same guest could already read it. Arenas are per instance
+// and instances never serve another skill.
 func (a *Arena) Lend(n uint64) []byte {
 	a.release()
 	if n == 0 {
 		return nil
 	}
-	h := a.Alloc(n)
+	h, _ := a.alloc(n)
 	if h == 0 {
 		return nil
 	}
