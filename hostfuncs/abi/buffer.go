@@ -32,8 +32,8 @@ package abi
 //     is released.
 //   - The buffer belongs to the engine: it is valid only until the handler
 //     returns and must not be retained or written afterwards.
-//   - Asking again lends a new buffer; an earlier one may then be stale
-//     (it is still safe to return: stale memory is simply copied).
+//   - Asking again releases the earlier buffer (its memory may be lent
+//     anew): ask once per call, and do not use an earlier buffer after.
 type ResponseBuffer interface {
 	ResponseBuffer(n int) []byte
 }
