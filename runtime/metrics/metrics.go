@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,6 +92,25 @@ type Metrics struct {
 	workersBusy prometheus.Gauge
 	loadErrors  *prometheus.CounterVec
 	denials     *prometheus.CounterVec
+
+	// series caches the counter and observer of each (skill, function,
+	// outcome) seen, so a call costs one map read instead of hashing its
+	// label values into the vectors twice. It holds exactly the series
+	// the vectors hold (bounded the same way: see the package doc). seriesMu
+	// orders cache fills against Forget, so a removed skill's series is
+	// never left cached after it was deleted from the vectors.
+	series   sync.Map // seriesKey -> *seriesHandles
+	seriesMu sync.Mutex
+}
+
+type seriesKey struct {
+	skill, function string
+	outcome         Outcome
+}
+
+type seriesHandles struct {
+	count prometheus.Counter
+	dur   prometheus.Observer // nil: calls with this outcome are not timed
 }
 
 // New creates every series on reg.
@@ -158,12 +178,36 @@ func (m *Metrics) Invocation(skill, function string, outcome Outcome, d time.Dur
 	if !outcomes[outcome] {
 		outcome = OutcomeError
 	}
-	m.invocations.WithLabelValues(skill, function, string(outcome)).Inc()
-	if skill != Other && (outcome == OutcomeOK || outcome == OutcomeGuestError || outcome == OutcomeTrap || outcome == OutcomeTimeout || outcome == OutcomeDenied || outcome == OutcomeTooLarge) {
+	k := seriesKey{skill, function, outcome}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v = m.fill(k)
+	}
+	h := v.(*seriesHandles)
+	h.count.Inc()
+	if h.dur != nil {
+		h.dur.Observe(d.Seconds())
+	}
+}
+
+// fill creates (or finds) the series of k and caches their handles.
+func (m *Metrics) fill(k seriesKey) any {
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	if v, ok := m.series.Load(k); ok {
+		return v
+	}
+	h := &seriesHandles{count: m.invocations.WithLabelValues(k.skill, k.function, string(k.outcome))}
+	switch k.outcome {
+	case OutcomeOK, OutcomeGuestError, OutcomeTrap, OutcomeTimeout, OutcomeDenied, OutcomeTooLarge:
 		// Only calls that ran are timed; refusals would skew the
 		// distribution towards zero.
-		m.duration.WithLabelValues(skill).Observe(d.Seconds())
+		if k.skill != Other {
+			h.dur = m.duration.WithLabelValues(k.skill)
+		}
 	}
+	m.series.Store(k, h)
+	return h
 }
 
 // QueueAdd moves the queue depth gauge by delta.
@@ -194,8 +238,16 @@ func (m *Metrics) Forget(skill string) {
 		return
 	}
 	l := prometheus.Labels{"skill": skill}
+	m.seriesMu.Lock()
+	m.series.Range(func(k, _ any) bool {
+		if k.(seriesKey).skill == skill {
+			m.series.Delete(k)
+		}
+		return true
+	})
 	m.invocations.DeletePartialMatch(l)
 	m.duration.DeletePartialMatch(l)
+	m.seriesMu.Unlock()
 	m.loadErrors.DeletePartialMatch(l)
 	m.denials.DeletePartialMatch(l)
 }

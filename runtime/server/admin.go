@@ -28,8 +28,8 @@ type ReloadError struct {
 	Error string `json:"error"`
 }
 
-func (s *Server) auditAction(r *http.Request, action string, ok bool, detail string) {
-	rs := stateOf(r)
+func (s *Server) auditAction(w http.ResponseWriter, r *http.Request, action string, ok bool, detail string) {
+	rs := stateOf(w)
 	a := AdminAction{Time: s.now().UTC(), ID: rs.id, Action: action, Remote: r.RemoteAddr, OK: ok, Detail: detail}
 	if rs.who != nil {
 		a.Token, a.Role = rs.who.name, rs.who.role
@@ -42,7 +42,7 @@ func (s *Server) auditAction(r *http.Request, action string, ok bool, detail str
 
 // handleReload re-reads grants.yaml and rescans the skill directory.
 func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
-	if p := authorize(stateOf(r).who, ActionReload, ""); p != nil {
+	if p := authorize(stateOf(w).who, ActionReload, ""); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
@@ -51,7 +51,7 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.reloadGrants(); err != nil {
-		s.auditAction(r, "reload", false, "grants: "+err.Error())
+		s.auditAction(w, r, "reload", false, "grants: "+err.Error())
 		writeProblem(w, r, problem(http.StatusBadRequest, CodeBadRequest, "grants file does not load; nothing reloaded: "+err.Error()))
 		return
 	}
@@ -68,11 +68,11 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 	}
 	var le *registry.SkillLoadError
 	if scanErr != nil && !errors.As(scanErr, &le) {
-		s.auditAction(r, "reload", false, scanErr.Error())
+		s.auditAction(w, r, "reload", false, scanErr.Error())
 		writeProblem(w, r, problem(http.StatusInternalServerError, CodeInternal, scanErr.Error()))
 		return
 	}
-	s.auditAction(r, "reload", true, fmt.Sprintf("%d loaded, %d failed", res.Loaded, res.Failed))
+	s.auditAction(w, r, "reload", true, fmt.Sprintf("%d loaded, %d failed", res.Loaded, res.Failed))
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -88,7 +88,7 @@ func (s *Server) grantsEnabled(w http.ResponseWriter, r *http.Request) bool {
 // default, as the file's own bytes for Accept: application/yaml. The ETag
 // is the file's digest, for If-Match on PUT.
 func (s *Server) handleGrantsGet(w http.ResponseWriter, r *http.Request) {
-	if p := authorize(stateOf(r).who, ActionGrantsRead, ""); p != nil {
+	if p := authorize(stateOf(w).who, ActionGrantsRead, ""); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
@@ -125,7 +125,7 @@ func etag(b []byte) string {
 // atomically (temp file, fsync, rename, fsync of the directory) and
 // applies it. With If-Match, the file must still have that ETag.
 func (s *Server) handleGrantsPut(w http.ResponseWriter, r *http.Request) {
-	if p := authorize(stateOf(r).who, ActionGrantsWrite, ""); p != nil {
+	if p := authorize(stateOf(w).who, ActionGrantsWrite, ""); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
@@ -134,13 +134,13 @@ func (s *Server) handleGrantsPut(w http.ResponseWriter, r *http.Request) {
 	}
 	body, p := s.readBody(w, r)
 	if p != nil {
-		s.auditAction(r, "grants.write", false, p.Detail)
+		s.auditAction(w, r, "grants.write", false, p.Detail)
 		writeProblem(w, r, p)
 		return
 	}
 	g, p := s.writeGrants(r, body)
 	if p != nil {
-		s.auditAction(r, "grants.write", false, p.Detail)
+		s.auditAction(w, r, "grants.write", false, p.Detail)
 		writeProblem(w, r, p)
 		return
 	}
@@ -149,7 +149,7 @@ func (s *Server) handleGrantsPut(w http.ResponseWriter, r *http.Request) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	s.auditAction(r, "grants.write", true, fmt.Sprintf("grants for %d skills: %s (sha256 %s)", len(names), strings.Join(names, ", "), strings.Trim(etag(body), `"`)))
+	s.auditAction(w, r, "grants.write", true, fmt.Sprintf("grants for %d skills: %s (sha256 %s)", len(names), strings.Join(names, ", "), strings.Trim(etag(body), `"`)))
 	w.Header().Set("ETag", etag(body))
 	writeJSON(w, http.StatusOK, g)
 }

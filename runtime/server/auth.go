@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/reefhq/reef/runtime/config"
 )
@@ -61,10 +63,9 @@ type token struct {
 	skills []string
 }
 
-// principal is the authenticated caller.
-type principal struct {
-	*token
-}
+// principal is the authenticated caller: the token it presented (shared,
+// read-only, so authentication allocates nothing).
+type principal = token
 
 // mayUseSkill applies an invoker's or viewer's skill patterns (empty:
 // every skill). Admins and operators are not limited.
@@ -134,7 +135,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, *Problem) {
 	if found == nil {
 		return nil, problem(http.StatusUnauthorized, CodeUnauthorized, "unknown token")
 	}
-	return &principal{found}, nil
+	return found, nil
 }
 
 // authorize checks action (and, if skill != "", the skill patterns).
@@ -153,7 +154,16 @@ type hostPolicy struct {
 	names   map[string]bool // exact host names
 	suffix  []string        // from "*.example.org" entries: ".example.org"
 	origins map[string]bool
+
+	// seen caches Host header values found allowed (the decision is a
+	// pure function of the value), at most maxSeenHosts of them: clients
+	// send the same few, and a flood of distinct values only stops the
+	// caching, never changes a decision.
+	seen  sync.Map // string -> struct{}
+	nseen atomic.Int32
 }
+
+const maxSeenHosts = 64
 
 func newHostPolicy(listen string, allowedHosts, allowedOrigins []string) *hostPolicy {
 	hp := &hostPolicy{names: map[string]bool{"localhost": true}, origins: map[string]bool{}}
@@ -198,6 +208,21 @@ func normOrigin(o string) string {
 // the attacker's host name, never an address), localhost, the listen
 // host and the configured names.
 func (hp *hostPolicy) hostAllowed(hostHeader string) bool {
+	if _, ok := hp.seen.Load(hostHeader); ok {
+		return true
+	}
+	if !hp.decideHost(hostHeader) {
+		return false
+	}
+	if hp.nseen.Load() < maxSeenHosts {
+		if _, loaded := hp.seen.LoadOrStore(hostHeader, struct{}{}); !loaded {
+			hp.nseen.Add(1)
+		}
+	}
+	return true
+}
+
+func (hp *hostPolicy) decideHost(hostHeader string) bool {
 	h := normHost(hostOnly(hostHeader))
 	if h == "" {
 		return false

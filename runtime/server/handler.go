@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,25 +8,27 @@ import (
 	"time"
 )
 
-type ctxKey struct{}
-
 // reqState is per-request data shared by the middleware and handlers.
+// It lives in the response writer the handlers get (one allocation per
+// request: no context value, no request copy), so handlers find it with
+// stateOf(w).
 type reqState struct {
 	id      string
 	who     *principal
 	problem *Problem
+	// hdr backs the per-request header values (X-Request-Id,
+	// Content-Length, X-Reef-Skill-Version) so setting them allocates no
+	// []string.
+	hdr [3]string
 }
 
-func stateOf(r *http.Request) *reqState {
-	rs, _ := r.Context().Value(ctxKey{}).(*reqState)
-	return rs
-}
-
-func requestID(r *http.Request) string {
-	if rs := stateOf(r); rs != nil {
-		return rs.id
+// stateOf returns the request's state; a writer that is not reef's own
+// (never the case for routed handlers) gets a fresh one.
+func stateOf(w http.ResponseWriter) *reqState {
+	if sw, ok := w.(*statusWriter); ok {
+		return &sw.rs
 	}
-	return newID()
+	return &reqState{id: newID()}
 }
 
 func (s *Server) routes() {
@@ -50,7 +51,9 @@ func (s *Server) routes() {
 			h(w, r)
 		})
 	}
-	handle("/v1/skills/{name}/functions/{fn}", map[string]http.HandlerFunc{http.MethodPost: s.handleInvoke})
+	handle("/v1/skills/{name}/functions/{fn}", map[string]http.HandlerFunc{http.MethodPost: func(w http.ResponseWriter, r *http.Request) {
+		s.handleInvoke(w, r, r.PathValue("name"), r.PathValue("fn"))
+	}})
 	handle("/v1/skills", map[string]http.HandlerFunc{http.MethodGet: s.handleList})
 	handle("/v1/skills/{name}", map[string]http.HandlerFunc{http.MethodGet: s.handleInspect})
 	handle("/v1/reload", map[string]http.HandlerFunc{http.MethodPost: s.handleReload})
@@ -70,10 +73,11 @@ func isProbe(p string) bool { return p == "/healthz" || p == "/readyz" }
 // ServeHTTP checks Host, Origin and the bearer token, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
-	rs := &reqState{id: newID()}
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rs))
-	w.Header().Set("X-Request-Id", rs.id)
 	sw := &statusWriter{ResponseWriter: w}
+	rs := &sw.rs
+	rs.id = newID()
+	rs.hdr[0] = rs.id
+	w.Header()["X-Request-Id"] = rs.hdr[0:1:1]
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -121,8 +125,39 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rs *reqState) {
 		}
 		rs.who = who
 	}
+	if name, fn, ok := invokePath(r); ok {
+		// The hot path skips the mux (same match, see invokePath).
+		s.handleInvoke(w, r, name, fn)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// invokePath matches POST /v1/skills/{name}/functions/{fn} exactly as
+// the mux would, for the paths it is sure about: no escapes (RawPath
+// empty), both segments non-empty and neither "." nor "..", no further
+// slash. Anything else (unclean paths the mux redirects, escaped
+// segments, other methods) goes through the mux.
+func invokePath(r *http.Request) (name, fn string, ok bool) {
+	if r.Method != http.MethodPost || r.URL.RawPath != "" {
+		return "", "", false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/skills/")
+	if !ok {
+		return "", "", false
+	}
+	name, rest, ok = strings.Cut(rest, "/")
+	if !ok || !plainSegment(name) {
+		return "", "", false
+	}
+	fn, ok = strings.CutPrefix(rest, "functions/")
+	if !ok || !plainSegment(fn) || strings.IndexByte(fn, '/') >= 0 {
+		return "", "", false
+	}
+	return name, fn, true
+}
+
+func plainSegment(s string) bool { return s != "" && s != "." && s != ".." }
 
 func (s *Server) logRequest(r *http.Request, rs *reqState, status int, d time.Duration) {
 	level := slog.LevelDebug
@@ -155,6 +190,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	rs     reqState
 }
 
 func (w *statusWriter) WriteHeader(code int) {

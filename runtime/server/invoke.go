@@ -22,9 +22,18 @@ import (
 // is safe).
 const maxClosedRetries = 3
 
+// Static header values of a successful call, shared by every response
+// (net/http only reads them; Header.Add would copy, not append in place,
+// since len == cap).
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrOctet   = []string{"application/octet-stream"}
+	hdrNoStore = []string{"no-store"}
+)
+
 // handleInvoke runs POST /v1/skills/{name}/functions/{fn}.
-func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
-	name, fn := r.PathValue("name"), r.PathValue("fn")
+func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request, name, fn string) {
+	rs := stateOf(w)
 	mSkill, mFn := metrics.Other, metrics.Other
 	var ran time.Duration
 	outcome := metrics.OutcomeError
@@ -38,7 +47,7 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		fail(problem(http.StatusServiceUnavailable, CodeUnavailable, "reef is shutting down"))
 		return
 	}
-	if p := authorize(stateOf(r).who, ActionInvoke, name); p != nil {
+	if p := authorize(rs.who, ActionInvoke, name); p != nil {
 		fail(p)
 		return
 	}
@@ -76,13 +85,19 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
 		out, err := lease.Plugin.Call(r.Context(), fn, input)
 		ran = s.now().Sub(start)
-		if engine.KindOf(err) != engine.KindNotFound {
+		// KindOf is only asked on failure: errors.As makes its target
+		// escape, an allocation per call.
+		kind := engine.Kind(0)
+		if err != nil {
+			kind = engine.KindOf(err)
+		}
+		if kind != engine.KindNotFound {
 			mFn = fn // it exists: a bounded label
 		}
 		release()
 		version := lease.Skill.Version()
 		lease.Release()
-		if engine.KindOf(err) == engine.KindClosed && attempt < maxClosedRetries && r.Context().Err() == nil {
+		if kind == engine.KindClosed && attempt < maxClosedRetries && r.Context().Err() == nil {
 			continue // swapped out before it started: take the new version
 		}
 		if err != nil {
@@ -92,13 +107,15 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		outcome = metrics.OutcomeOK
 		h := w.Header()
 		if looksJSON(out) && json.Valid(out) {
-			h.Set("Content-Type", "application/json")
+			h["Content-Type"] = hdrJSON
 		} else {
-			h.Set("Content-Type", "application/octet-stream")
+			h["Content-Type"] = hdrOctet
 		}
-		h.Set("Content-Length", strconv.Itoa(len(out)))
-		h.Set("X-Reef-Skill-Version", version)
-		h.Set("Cache-Control", "no-store")
+		rs.hdr[1] = strconv.Itoa(len(out))
+		rs.hdr[2] = version
+		h["Content-Length"] = rs.hdr[1:2:2]
+		h["X-Reef-Skill-Version"] = rs.hdr[2:3:3]
+		h["Cache-Control"] = hdrNoStore
 		// The write deadline starts now: a long call is not cut short, a
 		// client that stops reading is.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(WriteTimeout))
@@ -114,12 +131,10 @@ func (s *Server) acquire(name string) (*registry.Lease, *Problem) {
 		return nil, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no skill %q", name))
 	}
 	lease, err := s.reg.Acquire(name)
-	var le *registry.SkillLoadError
-	switch {
-	case err == nil:
-	case errors.As(err, &le):
-		return nil, problem(http.StatusServiceUnavailable, CodeUnavailable, fmt.Sprintf("skill %q did not load: %v", name, le.Err))
-	default:
+	if err != nil {
+		if le, ok := errors.AsType[*registry.SkillLoadError](err); ok {
+			return nil, problem(http.StatusServiceUnavailable, CodeUnavailable, fmt.Sprintf("skill %q did not load: %v", name, le.Err))
+		}
 		return nil, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no skill %q", name))
 	}
 	if lease.Plugin == nil {
@@ -129,18 +144,40 @@ func (s *Server) acquire(name string) (*registry.Lease, *Problem) {
 	return lease, nil
 }
 
-// readBody reads a request body of at most MaxBodyBytes.
+// exactBodyMax is the largest declared Content-Length read into a buffer
+// allocated up front. Larger (and chunked) bodies grow as bytes arrive, so
+// a client cannot make reef allocate max_body per connection by sending a
+// header alone.
+const exactBodyMax = 64 << 10
+
+// readBody reads a request body of at most MaxBodyBytes. A small body of
+// known length (the common case) is read into one buffer of exactly that
+// size: net/http's body reader already stops at Content-Length. Others are
+// read through http.MaxBytesReader.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Problem) {
 	limit := int64(s.settings.MaxBodyBytes)
 	if r.ContentLength > limit {
 		return nil, problem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body of %d bytes is over the %s limit (server.max_body)", r.ContentLength, s.settings.MaxBodyBytes))
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
+	var b []byte
+	var err error
 	switch {
-	case errors.As(err, &mbe):
-		return nil, problem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body is over the %s limit (server.max_body)", s.settings.MaxBodyBytes))
-	case err != nil:
+	case r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody:
+		return []byte{}, nil
+	case r.ContentLength > 0 && r.ContentLength <= exactBodyMax:
+		b = make([]byte, r.ContentLength)
+		var n int
+		n, err = io.ReadFull(r.Body, b)
+		if err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("body ended after %d of %d bytes: %w", n, r.ContentLength, err)
+		}
+	default:
+		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	}
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, problem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body is over the %s limit (server.max_body)", s.settings.MaxBodyBytes))
+		}
 		return nil, problem(http.StatusBadRequest, CodeBadRequest, "reading the request body: "+err.Error())
 	}
 	return b, nil

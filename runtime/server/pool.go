@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reefhq/reef/runtime/metrics"
@@ -42,13 +43,37 @@ type pool struct {
 
 	mu      sync.Mutex
 	skills  map[string]*skillSlots
+	spare   []*skillSlots // dropped entries kept for reuse (at most maxSpare)
 	waiting int
 }
+
+// maxSpare bounds the dropped per-skill entries kept for reuse: a skill
+// called by one client at a time drops and re-creates its entry on every
+// call otherwise.
+const maxSpare = 64
 
 type skillSlots struct {
 	ch      chan struct{}
 	users   int // holders and waiters; the entry is dropped at 0
 	waiting int
+}
+
+// admission is one admitted call; release frees its slots once.
+type admission struct {
+	p     *pool
+	ss    *skillSlots
+	skill string
+	done  atomic.Bool
+}
+
+func (a *admission) release() {
+	if !a.done.CompareAndSwap(false, true) {
+		return
+	}
+	<-a.p.global
+	<-a.ss.ch
+	a.p.m.WorkersAdd(-1)
+	a.p.drop(a.skill, a.ss)
 }
 
 func newPool(workers, perSkill, queue int, queueTimeout time.Duration, m *metrics.Metrics) *pool {
@@ -75,7 +100,11 @@ func (p *pool) acquire(ctx context.Context, skill string) (release func(), err e
 	p.mu.Lock()
 	ss := p.skills[skill]
 	if ss == nil {
-		ss = &skillSlots{ch: make(chan struct{}, p.perSkill)}
+		if n := len(p.spare); n > 0 {
+			ss, p.spare = p.spare[n-1], p.spare[:n-1]
+		} else {
+			ss = &skillSlots{ch: make(chan struct{}, p.perSkill)}
+		}
 		p.skills[skill] = ss
 	}
 	ss.users++
@@ -106,15 +135,8 @@ func (p *pool) acquire(ctx context.Context, skill string) (release func(), err e
 		return nil, err
 	}
 	p.m.WorkersAdd(1)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			<-p.global
-			<-ss.ch
-			p.m.WorkersAdd(-1)
-			p.drop(skill, ss)
-		})
-	}, nil
+	a := &admission{p: p, ss: ss, skill: skill}
+	return a.release, nil
 }
 
 // take sends into sem, waiting (counted in the queue) if it is full. ss
@@ -160,7 +182,12 @@ func (p *pool) drop(skill string, ss *skillSlots) {
 	p.mu.Lock()
 	ss.users--
 	if ss.users == 0 {
+		// No holder and no waiter: ss.ch is empty and nobody else has ss,
+		// so it can serve another skill.
 		delete(p.skills, skill)
+		if len(p.spare) < maxSpare {
+			p.spare = append(p.spare, ss)
+		}
 	}
 	p.mu.Unlock()
 }

@@ -1,9 +1,8 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 )
@@ -74,7 +73,8 @@ func problem(status int, code, detail string) *Problem {
 // writeProblem sends p with the request's id. Retry-After is set for
 // overloaded and unavailable.
 func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
-	p.ID = requestID(r)
+	rs := stateOf(w)
+	p.ID = rs.id
 	if p.Instance == "" {
 		p.Instance = r.URL.Path
 	}
@@ -92,13 +92,20 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	b, _ := json.Marshal(p)
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(append(b, '\n'))
-	if rs := stateOf(r); rs != nil {
-		rs.problem = p
-	}
+	rs.problem = p
 }
 
+// newID returns a request id: 16 hex digits from the runtime's
+// per-thread ChaCha8 generator (math/rand/v2). A request id correlates a
+// response with its log line; it is not a secret, so it needs no
+// crypto/rand read per request.
 func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var b [16]byte
+	const digits = "0123456789abcdef"
+	v := rand.Uint64()
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
+	return string(b[:])
 }

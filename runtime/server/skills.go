@@ -123,7 +123,7 @@ func RequestedCapabilities(c skill.Capabilities) []string {
 }
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
-	who := stateOf(r).who
+	who := stateOf(w).who
 	if p := authorize(who, ActionList, ""); p != nil {
 		writeProblem(w, r, p)
 		return
@@ -156,7 +156,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleInspect(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if p := authorize(stateOf(r).who, ActionInspect, name); p != nil {
+	if p := authorize(stateOf(w).who, ActionInspect, name); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
@@ -221,7 +221,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if p := authorize(stateOf(r).who, ActionMetrics, ""); p != nil {
+	if p := authorize(stateOf(w).who, ActionMetrics, ""); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
