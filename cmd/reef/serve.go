@@ -14,6 +14,7 @@ import (
 	"github.com/reefhq/reef/runtime/policy"
 	"github.com/reefhq/reef/runtime/registry"
 	"github.com/reefhq/reef/runtime/server"
+	"github.com/reefhq/reef/runtime/skill"
 )
 
 type serveOptions struct {
@@ -87,9 +88,17 @@ func runServe(ctx context.Context, f *factory, o *serveOptions) error {
 		return err
 	}
 	defer d.close(context.WithoutCancel(ctx))
+	var digests *skill.DigestCache
+	if !cfg.Server.Preload && cfg.CacheDir != "off" {
+		// Lazy loading hashes every module at start; unchanged modules'
+		// digests come from here instead (the engine still checks the
+		// bytes it compiles).
+		digests = skill.OpenDigestCache(filepath.Join(cfg.CacheDir, "module-digests.json"))
+	}
 	reg = registry.New(registry.Options{
 		Dir: cfg.SkillDir, Engine: d.eng, Grants: d.grants, Recorder: d.rec, Logger: log,
 		Lazy:        !cfg.Server.Preload,
+		Digests:     digests,
 		OnLoadError: func(name string, err error) { m.LoadError(name) },
 		OnSwap: func(name string, removed bool) {
 			if removed {

@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reefhq/reef/runtime/engine"
@@ -59,6 +61,10 @@ type Options struct {
 	// changed skill — always validates eagerly, so a broken upload never
 	// replaces a working version.
 	Lazy bool
+	// Digests remembers module digests across starts, so a lazy scan does
+	// not re-hash unchanged modules (see skill.DigestCache); it is saved
+	// after each Scan. nil: every module is hashed.
+	Digests *skill.DigestCache
 }
 
 // Registry is safe for concurrent use.
@@ -80,10 +86,16 @@ type Entry struct {
 	Plugin *engine.Plugin
 	Loaded time.Time
 
-	mu      sync.Mutex
-	refs    int
-	retired bool
+	mu sync.Mutex // guards Policy
+	// state counts leases in its low bits; retiredBit marks a version
+	// swapped out or removed. Whoever moves it to exactly retiredBit (no
+	// lease left, retired) closes the plugin: the last Release, or retire
+	// itself when no lease was out. Atomic, so a call's lease costs no
+	// lock on the entry every call shares.
+	state atomic.Int64
 }
+
+const retiredBit = int64(1) << 62
 
 // New returns an empty registry; call Scan to load the directory.
 func New(opts Options) *Registry {
@@ -106,13 +118,10 @@ func (r *Registry) Scan(ctx context.Context) error {
 		return err
 	}
 	seen := map[string]bool{}
-	var errs []error
-	for name, path := range paths {
+	for name := range paths {
 		seen[name] = true
-		if err := r.load(ctx, name, path, r.opts.Lazy); err != nil {
-			errs = append(errs, err)
-		}
 	}
+	errs := r.loadAll(ctx, paths)
 	r.mu.Lock()
 	var gone []*Entry
 	for name, e := range r.entries {
@@ -130,7 +139,55 @@ func (r *Registry) Scan(ctx context.Context) error {
 	for _, e := range gone {
 		e.retire()
 	}
+	if d := r.opts.Digests; d != nil {
+		r.mu.RLock()
+		keep := make(map[string]bool, len(r.entries))
+		for _, e := range r.entries {
+			keep[e.Skill.WasmPath] = true
+		}
+		r.mu.RUnlock()
+		d.Retain(func(p string) bool { return keep[p] })
+		if err := d.Save(); err != nil {
+			r.log.Warn("module digest cache not saved; the next start hashes every module", "err", err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// loadAll loads every candidate, on up to GOMAXPROCS goroutines: reading,
+// hashing and parsing skills are independent, and start-up waits for all
+// of them. The errors come back sorted by skill name.
+func (r *Registry) loadAll(ctx context.Context, paths map[string]string) []error {
+	names := make([]string, 0, len(paths))
+	for name := range paths {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	errs := make([]error, len(names))
+	workers := min(runtime.GOMAXPROCS(0), len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(names) {
+					return
+				}
+				errs[i] = r.load(ctx, names[i], paths[names[i]], r.opts.Lazy)
+			}
+		}()
+	}
+	wg.Wait()
+	out := errs[:0]
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // candidates maps skill names to paths in the directory.
@@ -208,7 +265,11 @@ func (r *Registry) fail(name, path string, err error) error {
 }
 
 func (r *Registry) load(ctx context.Context, name, path string, lazy bool) error {
-	s, err := skill.Load(path)
+	// A lazy load keeps no module bytes: they are hashed as they stream,
+	// and the engine re-reads and checks them against the digest when it
+	// compiles.
+	noWasm := lazy && r.opts.Engine != nil
+	s, err := skill.LoadWith(path, skill.LoadOptions{NoWasm: noWasm, Digests: r.opts.Digests})
 	if err != nil {
 		return r.fail(name, path, err)
 	}
@@ -323,9 +384,7 @@ func (r *Registry) Acquire(name string) (*Lease, error) {
 	e := r.entries[name]
 	le := r.errs[name]
 	if e != nil {
-		e.mu.Lock()
-		e.refs++
-		e.mu.Unlock()
+		e.state.Add(1)
 	}
 	r.mu.RUnlock()
 	if e == nil {
@@ -341,22 +400,14 @@ func (r *Registry) Acquire(name string) (*Lease, error) {
 func (l *Lease) Release() {
 	l.once.Do(func() {
 		e := l.Entry
-		e.mu.Lock()
-		e.refs--
-		closeNow := e.retired && e.refs == 0
-		e.mu.Unlock()
-		if closeNow && e.Plugin != nil {
+		if e.state.Add(-1) == retiredBit && e.Plugin != nil {
 			e.Plugin.Close(context.Background())
 		}
 	})
 }
 
 func (e *Entry) retire() {
-	e.mu.Lock()
-	e.retired = true
-	closeNow := e.refs == 0
-	e.mu.Unlock()
-	if closeNow && e.Plugin != nil {
+	if e.state.Or(retiredBit) == 0 && e.Plugin != nil {
 		e.Plugin.Close(context.Background())
 	}
 }

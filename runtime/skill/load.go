@@ -1,6 +1,7 @@
 package skill
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -46,7 +47,9 @@ func Load(path string) (*Skill, error) {
 	return loadBare(path)
 }
 
-func loadBare(path string) (*Skill, error) {
+func loadBare(path string) (*Skill, error) { return loadBareWith(path, LoadOptions{}) }
+
+func loadBareWith(path string, o LoadOptions) (*Skill, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("load skill %s: %w", path, err)
@@ -65,7 +68,7 @@ func loadBare(path string) (*Skill, error) {
 		return nil, fmt.Errorf("load skill %s: %w", path, err)
 	}
 	defer root.Close()
-	wasm, err := readFile(root, base, MaxWasmSize)
+	wasm, sum, err := o.module()(root, base, MaxWasmSize)
 	if err != nil {
 		return nil, fmt.Errorf("load skill %s: %w", path, err)
 	}
@@ -75,13 +78,24 @@ func loadBare(path string) (*Skill, error) {
 		Manifest: Manifest{Wasm: base, Isolation: IsolationPooled},
 		WasmPath: abs,
 		Wasm:     wasm,
-		Digest:   digest(wasm),
+		Digest:   sum,
 		schemas:  newSchemaCache(nil),
 	}
 	return s, nil
 }
 
-func loadBundle(dir string) (*Skill, error) {
+func loadBundle(dir string) (*Skill, error) { return loadBundleWith(dir, LoadOptions{}) }
+
+func (o LoadOptions) module() moduleReader {
+	if o.NoWasm {
+		return func(root *os.Root, name string, limit int64) ([]byte, string, error) {
+			return hashModule(root, name, limit, o.Digests)
+		}
+	}
+	return readModule
+}
+
+func loadBundleWith(dir string, o LoadOptions) (*Skill, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load skill %s: %w", dir, err)
@@ -124,11 +138,10 @@ func loadBundle(dir string) (*Skill, error) {
 	}
 	s.Manifest = pm.m
 	s.WasmPath = filepath.Join(abs, filepath.FromSlash(pm.m.Wasm))
-	s.Wasm, err = readFile(root, filepath.FromSlash(pm.m.Wasm), MaxWasmSize)
+	s.Wasm, s.Digest, err = o.module()(root, filepath.FromSlash(pm.m.Wasm), MaxWasmSize)
 	if err != nil {
 		return nil, &ValidationError{File: manifestPath, Line: pm.wasmLine, Field: "wasm", Rule: fmt.Sprintf("%q: %v", pm.m.Wasm, fileReason(err, "build the module first (reef build)"))}
 	}
-	s.Digest = digest(s.Wasm)
 	s.schemas = newSchemaCache(pm.schemas)
 	return s, nil
 }
@@ -158,10 +171,14 @@ func readFile(root *os.Root, name string, limit int64) ([]byte, error) {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", name)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	// Sized from the stat (plus ReadFrom's minimum read), so a module is
+	// read without growing and re-copying its buffer.
+	var buf bytes.Buffer
+	buf.Grow(int(min(fi.Size(), limit)) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, err
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("%w: %s is larger than %s", errTooLarge, name, Size(limit))
 	}

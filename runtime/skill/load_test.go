@@ -56,6 +56,10 @@ func TestLoadGolden(t *testing.T) {
 			if s.Digest != "sha256:"+hex.EncodeToString(sum[:]) {
 				t.Errorf("Digest %s does not match the module bytes", s.Digest)
 			}
+			light, err := skill.LoadWith(path, skill.LoadOptions{NoWasm: true})
+			if err != nil || light.Wasm != nil || light.Digest != s.Digest || light.WasmPath != s.WasmPath || light.Name != s.Name {
+				t.Errorf("LoadWith(NoWasm) = %+v, %v; want Load's skill without its bytes", light, err)
+			}
 			got, err := json.MarshalIndent(goldenView{
 				Name: s.Name, Bare: s.Bare, Version: s.Version(), Meta: s.Meta, Docs: s.Docs,
 				Manifest: s.Manifest, WasmPath: filepath.ToSlash(rel), WasmSize: len(s.Wasm), Digest: s.Digest,
@@ -215,6 +219,12 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("Load returned a skill with an error")
 			}
 			wantProblem(t, err, tt.want...)
+			// The streaming loader (no module bytes kept) refuses the same
+			// bundles with the same errors.
+			s2, err2 := skill.LoadWith(dir, skill.LoadOptions{NoWasm: true})
+			if s2 != nil || err2 == nil || err2.Error() != err.Error() {
+				t.Errorf("LoadWith(NoWasm) = %v, %v; Load said %v", s2, err2, err)
+			}
 		})
 	}
 }
