@@ -116,6 +116,7 @@ func TestHostileCalls(t *testing.T) {
 		text string
 	}{
 		{"loop", engine.KindTimeout, "timeout"},
+		{"sleepy", engine.KindTimeout, "timeout"},
 		{"recurse", engine.KindTrap, "stack"},
 		{"trap", engine.KindTrap, "unreachable"},
 		{"oob", engine.KindTrap, "out of bounds"},

@@ -66,9 +66,10 @@ type instance struct {
 	// never both.
 	deadline atomic.Int64
 	done     chan struct{}
-	// flag is the module's interrupt flag (see internal/interrupt): fire
-	// sets it and the guest traps at its next loop header.
-	flag api.MutableGlobal
+	// flag and fuel are the module's interrupt flag and loop budget (see
+	// internal/interrupt): fire sets the flag and zeroes the budget, and
+	// the guest traps at its next loop iteration.
+	flag, fuel api.MutableGlobal
 
 	broken  bool
 	counted bool
@@ -77,7 +78,7 @@ type instance struct {
 // baseModuleConfig is what every instance shares; each wazero With…
 // call copies the config, so it is built once.
 var baseModuleConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().
-	WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+	WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader)
 
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	pol := p.pol.Load()
@@ -87,7 +88,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	in.mem.limit = limit
 	in.logw[0] = logWriter{in: in, level: slog.LevelInfo, stream: "stdout"}
 	in.logw[1] = logWriter{in: in, level: slog.LevelWarn, stream: "stderr"}
-	cfg := baseModuleConfig.WithStdout(&in.logw[0]).WithStderr(&in.logw[1])
+	cfg := baseModuleConfig.WithStdout(&in.logw[0]).WithStderr(&in.logw[1]).WithNanosleep(in.sleep)
 	if p.e.preopener != nil && len(pol.Mounts) > 0 {
 		pre, err := p.e.preopener.Preopens(pol)
 		if err != nil {
@@ -104,12 +105,13 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	in.mod = mod
-	flag, ok := mod.ExportedGlobal(interrupt.Export).(api.MutableGlobal)
-	if !ok {
+	flag, ok1 := mod.ExportedGlobal(interrupt.Export).(api.MutableGlobal)
+	fuel, ok2 := mod.ExportedGlobal(interrupt.FuelExport).(api.MutableGlobal)
+	if !ok1 || !ok2 {
 		_ = mod.Close(ctx)
 		return nil, fmt.Errorf("instantiate: module has no interrupt flag")
 	}
-	in.flag = flag
+	in.flag, in.fuel = flag, fuel
 	p.e.watch.add(in)
 	p.e.instancesCreated.Add(1)
 	p.mu.Lock()
@@ -218,9 +220,10 @@ func (in *instance) run(ctx context.Context, fn string, x export, input []byte) 
 		in.broken = true
 	}
 	name := in.p.skill.Name
-	if err != nil && fired != nil {
-		// The guest trapped on its interrupt flag (or ended some other way
-		// while being interrupted): the interruption is the cause.
+	if fired != nil {
+		// The guest trapped on its interrupt flag, or returned after being
+		// interrupted (e.g. from a sleep cut short): the interruption won,
+		// so the call is a timeout or cancellation, never a result.
 		if fired == context.DeadlineExceeded {
 			in.p.e.timeouts.Add(1)
 			return nil, &CallError{Skill: name, Function: fn, Kind: KindTimeout, Err: fmt.Errorf("exceeded its timeout of %s", timeout)}
@@ -334,7 +337,24 @@ func (in *instance) fire(dl int64, reason error) {
 	}
 	if dl > 0 && in.deadline.CompareAndSwap(dl, v) {
 		in.flag.Set(1)
+		in.fuel.Set(0)
 		close(in.done)
+	}
+}
+
+// sleep serves WASI sleeps (poll_oneoff with a clock). Unlike
+// time.Sleep it ends when the call is interrupted: a guest sleeping in a
+// host call never reaches a loop header, so the flag alone would not stop
+// it before its sleep ends.
+func (in *instance) sleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(ns))
+	select {
+	case <-t.C:
+	case <-in.done:
+		t.Stop()
 	}
 }
 

@@ -57,3 +57,7 @@ REEF_EXPORT("badhandle") int32_t badhandle(void) {
   sink = (int)reef_x_load_u64(1ull << 40);
   return 0;
 }
+
+// sleepy blocks in WASI poll_oneoff (a host call) far past any timeout.
+#include <unistd.h>
+REEF_EXPORT("sleepy") int32_t sleepy(void) { sleep(3600); reef_output_str("woke"); return 0; }

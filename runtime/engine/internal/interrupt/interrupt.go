@@ -7,14 +7,23 @@ import (
 
 // Export is the name under which the rewritten module exports its
 // interrupt flag, a mutable i32 global: 0 runs, anything else traps at the
-// next loop header.
+// next yield point.
 const Export = "__reef_interrupt"
+
+// FuelExport is the name of the exported loop budget, a mutable i32
+// global counted down at every loop header. When it reaches zero the
+// guest yields to the Go scheduler and checks the flag. Setting it to 0
+// makes the guest check the flag at its next loop iteration.
+const FuelExport = "__reef_fuel"
 
 // StartExport is the name under which the rewritten module exports its
 // start function, if it had one. The start section itself is removed: a
 // start function runs inside instantiation, before the host can reach the
 // flag, so the host calls StartExport right after instantiating instead.
 const StartExport = "__reef_start"
+
+// Fuel is how many loop iterations run between two yields.
+const Fuel = 1000
 
 // Error is a module the rewriter cannot instrument. Every such module is
 // refused: reef never runs a guest it could not make interruptible.
@@ -29,8 +38,8 @@ func (e *Error) Error() string {
 
 // Section ids of the core binary format.
 const (
-	secCustom    = 0
 	secImport    = 2
+	secMemory    = 5
 	secGlobal    = 6
 	secExport    = 7
 	secStart     = 8
@@ -38,26 +47,38 @@ const (
 	secCode      = 10
 	secData      = 11
 	secDataCount = 12
+	secTag       = 13
 )
 
 // Instrument returns a copy of the module bin in which every loop begins
 // with
 //
-//	global.get $flag  if  unreachable  end
+//	fuel = fuel - 1
+//	if fuel <= 0 {
+//	    memory.grow 0          ;; a call into Go: the scheduler can preempt here
+//	    if flag { unreachable }
+//	    fuel = Fuel
+//	}
 //
-// and $flag is a new mutable i32 global exported as Export. Wasm can only
-// repeat work through a loop (recursion ends in a stack overflow, tail
-// calls are not enabled), so a guest observes a set flag within one loop
-// iteration — the same points where wazero's own termination check sits,
-// at the cost of a load and a branch instead of a trampoline call.
+// where flag and fuel are new mutable i32 globals exported as Export and
+// FuelExport. Wasm repeats work only through loops (recursion overflows
+// the stack and tail calls are not enabled), so a guest observes a set
+// flag within Fuel iterations of its innermost running loop, at once if
+// the host also zeroes fuel. The yield matters as much as the flag: Go
+// cannot preempt compiled Wasm, so a guest that never calls into Go would
+// block every stop-the-world (garbage collection) of the whole process.
+// wazero's own answer, WithCloseOnContextDone, calls into Go at every
+// iteration and starts a goroutine per call; this costs a decrement and a
+// branch per iteration and nothing per call. A module without memory gets
+// an empty one so that memory.grow exists.
 //
 // The decoder reads instructions exactly as wazero's compiler does for
 // the features reef enables (WebAssembly 2.0: multi-value, bulk memory,
 // reference types, SIMD, sign extension, saturating truncation) and
 // refuses anything else, so the rewritten module cannot hide a loop from
-// it. Original code that names the new global's index (only possible in
+// it. Original code that names the new globals' indices (only possible in
 // a module that was invalid before the rewrite) is refused too, so a guest
-// can neither read nor clear its flag.
+// can neither read nor reset them.
 func Instrument(bin []byte) ([]byte, error) {
 	r := &reader{b: bin}
 	if len(bin) < 8 || !bytes.Equal(bin[:4], []byte("\x00asm")) {
@@ -88,61 +109,65 @@ func Instrument(bin []byte) ([]byte, error) {
 		r.pos += int(size)
 	}
 
-	importedGlobals, definedGlobals := 0, 0
+	var imp imports
+	definedGlobals := 0
+	hasMemory := false
 	start := int64(-1)
 	for _, s := range secs {
 		switch s.id {
-		case secStart:
-			sr := &reader{b: bin[:s.end], pos: s.start}
-			start = int64(sr.u32())
-			if sr.err == nil && sr.pos != s.end {
-				return nil, &Error{sr.pos, "start section has trailing bytes"}
-			}
-			if sr.err != nil {
-				return nil, sr.err
-			}
 		case secImport:
-			n, err := countImportedGlobals(bin, s.start, s.end)
-			if err != nil {
+			var err error
+			if imp, err = readImports(bin, s.start, s.end); err != nil {
 				return nil, err
 			}
-			importedGlobals = n
+		case secMemory:
+			hasMemory = true
 		case secGlobal:
 			sr := &reader{b: bin[:s.end], pos: s.start}
 			definedGlobals = int(sr.u32())
 			if sr.err != nil {
 				return nil, sr.err
 			}
+		case secStart:
+			sr := &reader{b: bin[:s.end], pos: s.start}
+			start = int64(sr.u32())
+			if sr.err != nil {
+				return nil, sr.err
+			}
+			if sr.pos != s.end {
+				return nil, &Error{sr.pos, "start section has trailing bytes"}
+			}
 		}
 	}
-	flag := uint32(importedGlobals + definedGlobals)
+	g := globals{flag: uint32(imp.globals + definedGlobals)}
+	g.fuel = g.flag + 1
+	needMemory := !hasMemory && !imp.memory
 
-	out := make([]byte, 0, len(bin)+len(bin)/16+64)
+	out := make([]byte, 0, len(bin)+len(bin)/8+64)
 	out = append(out, bin[:8]...)
-	wroteGlobal, wroteExport := false, false
-	// Sections that must come after the global (and export) section.
-	afterGlobal := func(id byte) bool {
-		return id == secExport || id == secStart || id == secElement || id == secDataCount || id == secCode || id == secData
-	}
-	afterExport := func(id byte) bool {
-		return id == secStart || id == secElement || id == secDataCount || id == secCode || id == secData
-	}
+	wroteMemory, wroteGlobal, wroteExport := !needMemory, false, false
+	// Where the added sections go, in the order the format requires.
+	afterMemory := func(id byte) bool { return id == secTag || afterGlobal(id) || id == secGlobal }
 	for _, s := range secs {
+		if !wroteMemory && afterMemory(s.id) {
+			out = appendSection(out, secMemory, []byte{1, 0x00, 0x00}) // one memory, min 0
+			wroteMemory = true
+		}
 		if !wroteGlobal && afterGlobal(s.id) {
-			out = appendSection(out, secGlobal, globalEntry(nil, 0))
+			out = appendSection(out, secGlobal, g.section(nil, 0))
 			wroteGlobal = true
 		}
 		if !wroteExport && afterExport(s.id) {
-			out = appendSection(out, secExport, exportEntry(nil, 0, flag, start))
+			out = appendSection(out, secExport, g.exports(nil, 0, start))
 			wroteExport = true
 		}
 		payload := bin[s.start:s.end]
 		switch s.id {
 		case secGlobal:
-			out = appendSection(out, secGlobal, globalEntry(payload, definedGlobals))
+			out = appendSection(out, secGlobal, g.section(payload, definedGlobals))
 			wroteGlobal = true
 		case secExport:
-			p, err := addExport(bin, s.start, s.end, flag, start)
+			p, err := g.addExports(bin, s.start, s.end, start)
 			if err != nil {
 				return nil, err
 			}
@@ -151,7 +176,7 @@ func Instrument(bin []byte) ([]byte, error) {
 		case secStart:
 			// dropped: exported as StartExport instead
 		case secCode:
-			p, err := rewriteCode(bin, s.start, s.end, flag)
+			p, err := rewriteCode(bin, s.start, s.end, g)
 			if err != nil {
 				return nil, err
 			}
@@ -160,13 +185,23 @@ func Instrument(bin []byte) ([]byte, error) {
 			out = append(out, bin[s.head:s.end]...)
 		}
 	}
+	if !wroteMemory {
+		out = appendSection(out, secMemory, []byte{1, 0x00, 0x00})
+	}
 	if !wroteGlobal {
-		out = appendSection(out, secGlobal, globalEntry(nil, 0))
+		out = appendSection(out, secGlobal, g.section(nil, 0))
 	}
 	if !wroteExport {
-		out = appendSection(out, secExport, exportEntry(nil, 0, flag, start))
+		out = appendSection(out, secExport, g.exports(nil, 0, start))
 	}
 	return out, nil
+}
+
+// afterGlobal and afterExport tell the sections that must follow the
+// global and export sections.
+func afterGlobal(id byte) bool { return id == secExport || afterExport(id) }
+func afterExport(id byte) bool {
+	return id == secStart || id == secElement || id == secDataCount || id == secCode || id == secData
 }
 
 func appendSection(out []byte, id byte, payload []byte) []byte {
@@ -175,45 +210,49 @@ func appendSection(out []byte, id byte, payload []byte) []byte {
 	return append(out, payload...)
 }
 
-// globalEntry returns a global section payload: the original entries
-// (payload without its count, n entries) plus the flag global.
-func globalEntry(payload []byte, n int) []byte {
-	var p []byte
-	p = appendU32(p, uint32(n+1))
+// globals are the indices of the two added globals.
+type globals struct{ flag, fuel uint32 }
+
+// section returns a global section payload: the original entries
+// (payload with its count, n entries) plus flag and fuel.
+func (g globals) section(payload []byte, n int) []byte {
+	p := appendU32(nil, uint32(n+2))
 	if payload != nil {
 		r := &reader{b: payload}
 		r.u32()
 		p = append(p, payload[r.pos:]...)
 	}
-	// i32, mutable, init: i32.const 0 end
-	return append(p, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	p = append(p, 0x7f, 0x01, 0x41, 0x00, 0x0b) // flag: mut i32 = 0
+	p = append(p, 0x7f, 0x01, 0x41)             // fuel: mut i32 = Fuel
+	p = appendS32(p, Fuel)
+	return append(p, 0x0b)
 }
 
-// exportEntry returns an export section payload: the original entries
-// (rest, n of them), the flag global and, if start >= 0, the start
-// function.
-func exportEntry(rest []byte, n int, flag uint32, start int64) []byte {
-	var p []byte
-	extra := 1
+// exports returns an export section payload: the original entries (rest,
+// n of them), flag, fuel and, if start >= 0, the start function.
+func (g globals) exports(rest []byte, n int, start int64) []byte {
+	extra := 2
 	if start >= 0 {
 		extra++
 	}
-	p = appendU32(p, uint32(n+extra))
+	p := appendU32(nil, uint32(n+extra))
 	p = append(p, rest...)
-	p = appendU32(p, uint32(len(Export)))
-	p = append(p, Export...)
-	p = append(p, 0x03) // global
-	p = appendU32(p, flag)
+	p = appendExport(p, Export, 0x03, g.flag)
+	p = appendExport(p, FuelExport, 0x03, g.fuel)
 	if start >= 0 {
-		p = appendU32(p, uint32(len(StartExport)))
-		p = append(p, StartExport...)
-		p = append(p, 0x00) // func
-		p = appendU32(p, uint32(start))
+		p = appendExport(p, StartExport, 0x00, uint32(start))
 	}
 	return p
 }
 
-func addExport(bin []byte, begin, end int, flag uint32, start int64) ([]byte, error) {
+func appendExport(p []byte, name string, kind byte, idx uint32) []byte {
+	p = appendU32(p, uint32(len(name)))
+	p = append(p, name...)
+	p = append(p, kind)
+	return appendU32(p, idx)
+}
+
+func (g globals) addExports(bin []byte, begin, end int, start int64) ([]byte, error) {
 	r := &reader{b: bin[:end], pos: begin}
 	n := r.u32()
 	first := r.pos
@@ -222,7 +261,7 @@ func addExport(bin []byte, begin, end int, flag uint32, start int64) ([]byte, er
 		name := r.name()
 		r.byte()
 		r.u32()
-		if r.err == nil && (name == Export || name == StartExport) {
+		if r.err == nil && (name == Export || name == FuelExport || name == StartExport) {
 			return nil, &Error{at, fmt.Sprintf("export name %q is reserved by reef", name)}
 		}
 	}
@@ -232,13 +271,19 @@ func addExport(bin []byte, begin, end int, flag uint32, start int64) ([]byte, er
 	if r.pos != end {
 		return nil, &Error{r.pos, "export section has trailing bytes"}
 	}
-	return exportEntry(bin[first:end], int(n), flag, start), nil
+	return g.exports(bin[first:end], int(n), start), nil
 }
 
-func countImportedGlobals(bin []byte, start, end int) (int, error) {
+// imports is what the rewrite needs to know of the import section.
+type imports struct {
+	globals int
+	memory  bool
+}
+
+func readImports(bin []byte, start, end int) (imports, error) {
+	var im imports
 	r := &reader{b: bin[:end], pos: start}
 	n := r.u32()
-	globals := 0
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.name()
 		r.name()
@@ -251,31 +296,45 @@ func countImportedGlobals(bin []byte, start, end int) (int, error) {
 			r.limits()
 		case 0x02: // memory
 			r.limits()
+			im.memory = true
 		case 0x03: // global
 			r.byte()
 			r.byte()
-			globals++
+			im.globals++
 		default:
 			if r.err == nil {
-				return 0, &Error{at, fmt.Sprintf("unsupported import kind %#x", kind)}
+				return im, &Error{at, fmt.Sprintf("unsupported import kind %#x", kind)}
 			}
 		}
 	}
-	if r.err != nil {
-		return 0, r.err
-	}
-	return globals, nil
+	return im, r.err
 }
 
-func rewriteCode(bin []byte, start, end int, flag uint32) ([]byte, error) {
+// yieldCheck is the sequence put at every loop header.
+func (g globals) yieldCheck() []byte {
+	c, f := appendU32(nil, g.fuel), appendU32(nil, g.flag)
+	var b []byte
+	b = append(append(append(b, 0x23), c...), 0x41, 0x01, 0x6b) // fuel - 1
+	b = append(append(b, 0x24), c...)                           // -> fuel
+	b = append(append(b, 0x23), c...)                           // fuel
+	b = append(b, 0x41, 0x00, 0x4c, 0x04, 0x40)                 // <= 0: if
+	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a)                 //   memory.grow 0; drop
+	b = append(append(b, 0x23), f...)                           //   flag
+	b = append(b, 0x04, 0x40, 0x00, 0x0b)                       //   if unreachable end
+	b = append(b, 0x41)                                         //   fuel = Fuel
+	b = appendS32(b, Fuel)
+	b = append(append(b, 0x24), c...)
+	return append(b, 0x0b) // end
+}
+
+func rewriteCode(bin []byte, start, end int, g globals) ([]byte, error) {
 	r := &reader{b: bin[:end], pos: start}
 	n := r.u32()
 	if r.err != nil {
 		return nil, r.err
 	}
-	p := appendU32(make([]byte, 0, end-start+end/16+16), n)
-	check := append([]byte{0x23}, appendU32(nil, flag)...)
-	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (empty) unreachable end
+	p := appendU32(make([]byte, 0, end-start+end/8+16), n)
+	check := g.yieldCheck()
 	var body []byte
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
@@ -287,7 +346,7 @@ func rewriteCode(bin []byte, start, end int, flag uint32) ([]byte, error) {
 		}
 		fr := &reader{b: bin[:r.pos+int(size)], pos: r.pos, first: r.pos}
 		var err error
-		body, err = rewriteBody(body[:0], fr, flag, check)
+		body, err = rewriteBody(body[:0], fr, g.flag, check)
 		if err != nil {
 			return nil, fmt.Errorf("function body %d: %w", i, err)
 		}
@@ -301,9 +360,7 @@ func rewriteCode(bin []byte, start, end int, flag uint32) ([]byte, error) {
 	return p, nil
 }
 
-// rewriteBody copies one function body from r to out, inserting check
-// after every loop instruction.
-func rewriteBody(out []byte, r *reader, flag uint32, check []byte) ([]byte, error) {
+func rewriteBody(out []byte, r *reader, first uint32, check []byte) ([]byte, error) {
 	groups := r.u32()
 	for i := uint32(0); i < groups && r.err == nil; i++ {
 		r.u32()
@@ -350,7 +407,7 @@ func rewriteBody(out []byte, r *reader, flag uint32, check []byte) ([]byte, erro
 		case op >= 0x20 && op <= 0x22: // local.get/set/tee
 			r.u32()
 		case op == 0x23 || op == 0x24: // global.get/set
-			if g := r.u32(); g >= flag && r.err == nil {
+			if g := r.u32(); g >= first && r.err == nil {
 				r.fail(at, fmt.Sprintf("global index %d out of range", g))
 			}
 		case op == 0x25 || op == 0x26: // table.get/set
@@ -594,6 +651,17 @@ func (r *reader) simd() {
 	case op >= 0x54 && op <= 0x5b: // load/store lane
 		r.memarg()
 		r.skip(1)
+	}
+}
+
+func appendS32(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +274,52 @@ func TestStartFunctionExported(t *testing.T) {
 	}
 	// Instantiation returns: the start function did not run inside it.
 	interruptible(t, bin, StartExport)
+}
+
+// TestSpinningGuestDoesNotBlockGC: Go cannot preempt compiled Wasm, so a
+// guest loop that never calls into Go would stall every stop-the-world
+// of the process (and with it the watchdog that should stop the guest).
+// The rewrite yields every Fuel iterations; a child process spins a guest
+// and collects garbage meanwhile, and must finish.
+func TestSpinningGuestDoesNotBlockGC(t *testing.T) {
+	if os.Getenv("REEF_INTERRUPT_GC_CHILD") == "1" {
+		spinAndCollect(t)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSpinningGuestDoesNotBlockGC$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "REEF_INTERRUPT_GC_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("garbage collection blocked by a spinning guest (child killed after 60 s)\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func spinAndCollect(t *testing.T) {
+	out, err := Instrument(module(nil, spin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mod, err := runtime(t).Instantiate(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := mod.ExportedFunction("f0").Call(ctx)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	for range 3 {
+		goruntime.GC()
+	}
+	mod.ExportedGlobal(Export).(api.MutableGlobal).Set(1)
+	if err := <-done; err == nil {
+		t.Fatal("spin returned without a trap")
+	}
 }
