@@ -3,9 +3,12 @@
 //
 // Why not <regex.h>: wasi-libc's regcomp/regexec (TRE) and the stdio it
 // pulls in for its assert() messages are about 55 KiB of the module; this
-// file is about 4 KiB compiled. It accepts the same syntax as wasi-libc's
+// file is about 7 KiB compiled. It accepts the same syntax as wasi-libc's
 // regcomp(REG_EXTENDED | REG_NOSUB [| REG_ICASE]) and gives the same
-// yes/no answer, byte by byte as wasi-libc's C locale does:
+// yes/no answer, byte by byte as wasi-libc's C locale does (checked
+// against it on 80 000 random patterns; the only answers that differ put
+// an assertion beside an empty alternative, such as \>|1*, which POSIX
+// leaves unspecified and wasi-libc answers by its own rules):
 //
 //   atoms       c  .  [set]  [^set]  (re)  ^  $  \c (literal c)
 //   sets        a-z  [:alpha:] … (the 12 POSIX classes); ']' first is literal;
