@@ -90,8 +90,9 @@ type Options struct {
 	Dial DialFunc
 	// Warm is how many confined contexts are kept ready (created, with no
 	// policy, refusing everything) once the browser runs, so that a call
-	// does not wait for a new tab; they are extra to MaxContexts. 0 means
-	// the default (1); negative disables prewarming.
+	// does not wait for a new context and tab; they are extra to
+	// MaxContexts, and made after a call returns (never while one loads
+	// its page). 0 means the default (1); negative disables prewarming.
 	Warm int
 	// SelectorTimeout bounds how long an element lookup (html and
 	// screenshot "selector", run's click/type/text/attr/screenshot) waits
