@@ -37,6 +37,7 @@ type Audit struct {
 	closed bool
 	queue  chan auditEntry
 	done   chan struct{}
+	delay  time.Duration
 
 	written atomic.Uint64
 	dropped atomic.Uint64
@@ -51,7 +52,17 @@ type AuditOptions struct {
 	Queue int
 	// Logger receives write errors (nil: discard).
 	Logger *slog.Logger
+	// FlushDelay is how long the writer lets entries gather after the
+	// first one of a batch before it writes them in one system call
+	// (default 2 ms; negative: write at once). Without it a steady stream
+	// of capability calls costs a writer wakeup and a write per decision
+	// (measured: 5–12 µs of a 90 µs loopback HTTP call through a guest on
+	// two cores). Close still writes everything queued.
+	FlushDelay time.Duration
 }
+
+// defaultFlushDelay is AuditOptions.FlushDelay's default.
+const defaultFlushDelay = 2 * time.Millisecond
 
 // MaxAuditField bounds each string field of an audit line; longer values
 // (a guest can make paths and URLs as long as it likes) are cut and marked.
@@ -118,7 +129,11 @@ func newAudit(w io.Writer, opts AuditOptions) *Audit {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Audit{w: w, log: log, queue: make(chan auditEntry, opts.Queue), done: make(chan struct{})}
+	delay := opts.FlushDelay
+	if delay == 0 {
+		delay = defaultFlushDelay
+	}
+	a := &Audit{w: w, log: log, queue: make(chan auditEntry, opts.Queue), done: make(chan struct{}), delay: delay}
 	go a.run()
 	return a
 }
@@ -198,6 +213,9 @@ func (a *Audit) run() {
 	for l := range a.queue {
 		buf = a.appendEntry(buf[:0], l)
 		lines := uint64(1)
+		if a.delay > 0 {
+			time.Sleep(a.delay) // let the rest of a burst queue up
+		}
 		// Take what else is already queued, up to maxBatch, into the
 		// same write.
 	drain:

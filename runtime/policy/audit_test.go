@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -355,4 +356,38 @@ func FuzzAuditEncoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, skill, value, reason string, allowed bool) {
 		checkEncoding(t, Decision{Time: time.Unix(1700000000, 5).UTC(), Skill: skill, Capability: CapFS, Value: value, Reason: reason, Allowed: allowed, ID: reason})
 	})
+}
+
+// countingWriter counts Write calls.
+type countingWriter struct {
+	mu     sync.Mutex
+	writes int
+	bytes.Buffer
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	return w.Buffer.Write(p)
+}
+
+// TestAuditBatchesBursts: decisions recorded close together share a
+// write (FlushDelay), and none is lost.
+func TestAuditBatchesBursts(t *testing.T) {
+	w := &countingWriter{}
+	a := newAudit(w, AuditOptions{FlushDelay: 50 * time.Millisecond})
+	const n = 200
+	for i := range n {
+		a.Record(Decision{Skill: "s", Capability: "http", Value: fmt.Sprint(i), Allowed: true})
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(w.String(), "\n"); got != n {
+		t.Fatalf("wrote %d lines, want %d", got, n)
+	}
+	if w.writes > 2 {
+		t.Fatalf("%d writes for a burst of %d decisions; want them batched", w.writes, n)
+	}
 }
