@@ -407,7 +407,8 @@ func (s *session) mark() denialMark {
 // context (cookies, storage, cache) and the proxy go away; the context
 // slot is released only afterwards, so MaxContexts bounds what is alive.
 // The warm pool is refilled first, so that a call that follows at once
-// gets its context as early as possible.
+// gets its context as early as possible — unless a call is queued for the
+// slot, which then gets the slot first.
 func (s *session) close() {
 	// Detach from the call's context now, while the call is still
 	// running: the engine reuses that context for the instance's next
@@ -421,10 +422,24 @@ func (s *session) close() {
 		s.cancel()
 	}
 	s.m.calls.Go(func() {
-		defer s.m.release()
+		if s.m.queued() {
+			// A call waits for this slot: free it first.
+			s.dispose()
+			s.m.release()
+			s.m.refill()
+			return
+		}
 		s.m.refill()
 		s.dispose()
+		s.m.release()
 	})
+}
+
+// queued reports whether a call waits for a context slot.
+func (m *Module) queued() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.waiting > 0
 }
 
 func (s *session) dispose() {
