@@ -27,13 +27,16 @@ import (
 // instance is one guest module instance with its kernel state. It serves
 // one call at a time.
 type instance struct {
-	p    *Plugin
-	pol  *policy.Policy
-	mod  api.Module
-	fns  map[string]export
-	cc   callCtx
-	mem  linearMemory
-	logw [2]logWriter
+	p   *Plugin
+	pol *policy.Policy
+	mod api.Module
+	fns map[string]export
+	// lastFn and lastX are the most recently called function.
+	lastFn string
+	lastX  export
+	cc     callCtx
+	mem    linearMemory
+	logw   [2]logWriter
 
 	arena *kernel.Arena
 	stack [2]uint64
@@ -60,7 +63,8 @@ type instance struct {
 	capCtx    context.Context
 	capCancel context.CancelFunc
 
-	// deadline is the running call's deadline in Unix nanoseconds, 0 when
+	// deadline is the running call's deadline in nanoseconds since the
+	// watchdog's epoch (monotonic), 0 when
 	// idle, firedDeadline/firedCanceled once the watchdog or the caller's
 	// cancellation ended the call. Whoever swaps it first wins, so a call
 	// that finishes at its deadline is either complete or interrupted,
@@ -150,11 +154,17 @@ func (in *instance) close() {
 
 // call runs one exported function.
 func (in *instance) call(ctx context.Context, fn string, input []byte) ([]byte, error) {
+	// A skill is usually called with the same function again: remember the
+	// last one and skip the map.
+	if fn == in.lastFn && in.lastX.f != nil {
+		return in.run(ctx, fn, in.lastX, input)
+	}
 	x, ok := in.fns[fn]
 	if !ok {
 		x = exportOf(in.mod.ExportedFunction(fn))
 		in.fns[fn] = x
 	}
+	in.lastFn, in.lastX = fn, x
 	return in.run(ctx, fn, x, input)
 }
 
@@ -183,9 +193,14 @@ func (in *instance) run(ctx context.Context, fn string, x export, input []byte) 
 	in.hostCalls, in.logBytes = 0, 0
 	in.httpStatus, in.httpHeaders = 0, nil
 
+	// Deadlines are monotonic nanoseconds since the engine's epoch: one
+	// clock read per call (time.Now reads two clocks, ≈70 ns on the build
+	// VM, a twentieth of a trivial call).
+	epoch := in.p.e.watch.epoch
+	now := time.Since(epoch)
 	timeout := time.Duration(in.pol.Limits.Timeout)
 	if dl, ok := ctx.Deadline(); ok {
-		if r := time.Until(dl); r < timeout {
+		if r := dl.Sub(epoch) - now; r < timeout {
 			timeout = r
 		}
 	}
@@ -198,9 +213,8 @@ func (in *instance) run(ctx context.Context, fn string, x export, input []byte) 
 	}
 	cc := &in.cc
 	cc.parent, cc.fn, cc.values = ctx, fn, nil
-	cc.deadline = time.Now().Add(timeout)
-
-	dl := cc.deadline.UnixNano()
+	dl := max(int64(now+timeout), 1)
+	cc.deadline = epoch.Add(time.Duration(dl))
 	in.deadline.Store(dl)
 	// The watchdog also ends the call when the caller's context is done;
 	// it polls (≤ 5 ms late) instead of a context.AfterFunc, which cost

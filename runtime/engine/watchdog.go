@@ -21,10 +21,12 @@ type watchdog struct {
 	live map[*instance]struct{}
 	stop chan struct{}
 	once sync.Once
+	// epoch is the origin of instance deadlines (monotonic clock).
+	epoch time.Time
 }
 
 func newWatchdog() *watchdog {
-	w := &watchdog{live: map[*instance]struct{}{}, stop: make(chan struct{})}
+	w := &watchdog{live: map[*instance]struct{}{}, stop: make(chan struct{}), epoch: time.Now()}
 	go w.run()
 	return w
 }
@@ -49,8 +51,8 @@ func (w *watchdog) run() {
 		select {
 		case <-w.stop:
 			return
-		case now := <-t.C:
-			n := now.UnixNano()
+		case <-t.C:
+			n := int64(time.Since(w.epoch))
 			due = due[:0]
 			w.mu.Lock()
 			for in := range w.live {
