@@ -95,6 +95,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	in := &instance{p: p, pol: pol, fns: map[string]export{}, arena: kernel.NewArena(limit), done: make(chan struct{})}
 	in.cc.inst = in
 	in.mem.limit = limit
+	in.mem.pool = &p.memPool
 	in.logw[0] = logWriter{in: in, level: slog.LevelInfo, stream: "stdout"}
 	in.logw[1] = logWriter{in: in, level: slog.LevelWarn, stream: "stderr"}
 	cfg := baseModuleConfig.WithStdout(&in.logw[0]).WithStderr(&in.logw[1]).WithNanosleep(in.sleep)
@@ -498,6 +499,7 @@ func instOf(ctx context.Context) *instance {
 type linearMemory struct {
 	buf   []byte
 	limit uint64
+	pool  *sync.Pool // of *[]byte, the plugin's
 }
 
 func (m *linearMemory) Allocate(capacity, max uint64) experimental.LinearMemory {
@@ -515,6 +517,16 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		m.buf = m.buf[:size]
 		return m.buf
 	}
+	if m.buf == nil && m.pool != nil {
+		if b, ok := m.pool.Get().(*[]byte); ok && uint64(cap(*b)) >= size {
+			// A discarded instance's memory: zeroed whole, so growing
+			// within its capacity later exposes nothing either.
+			buf := (*b)[:cap(*b)]
+			clear(buf)
+			m.buf = buf[:size]
+			return m.buf
+		}
+	}
 	c := size
 	if dbl := uint64(cap(m.buf)) * 2; dbl > c {
 		c = min(dbl, max(m.limit, size))
@@ -525,9 +537,20 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	return nb
 }
 
-// Free drops the reference; Go's GC reclaims the buffer once wazero drops
-// its own.
-func (m *linearMemory) Free() { m.buf = nil }
+// maxPooledMemory bounds the guest memories kept for reuse: instances of
+// small skills are created often (isolation call), big ones rarely.
+const maxPooledMemory = 1 << 20
+
+// Free is called by wazero when the module is closed: the memory goes back
+// to the plugin's pool for the next instance (fresh instances of a C skill
+// otherwise allocate and collect ~130 KiB each).
+func (m *linearMemory) Free() {
+	if m.pool != nil && m.buf != nil && cap(m.buf) <= maxPooledMemory {
+		b := m.buf
+		m.pool.Put(&b)
+	}
+	m.buf = nil
+}
 
 // logWriter forwards guest stdout/stderr lines to the log, within the
 // per-call guest log budget.

@@ -54,6 +54,8 @@ type Plugin struct {
 	// start function and _initialize (a failed export lookup allocates an
 	// error, so instances do not probe).
 	hasStart, hasInit bool
+	// memPool keeps the linear memories of discarded instances.
+	memPool sync.Pool
 }
 
 // maxVarBytes bounds the Extism vars of one plugin (Extism's default).
