@@ -5,14 +5,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/reefhq/reef/internal/jsonstr"
 )
 
 // appendMeta appends the JSON head of a reef_http_fetch response — the
 // bytes json.Marshal(FetchMeta{…}) produces, with headers flattened as
 // flattenHeaders does and redacted by red — without reflection or the
 // intermediate map: on a small response this encoding was a sixth of the
-// handler's time. TestAppendMetaMatchesJSON and FuzzAppendJSONString hold
+// handler's time. TestAppendMetaMatchesJSON and jsonstr.FuzzAppend hold
 // it to encoding/json's output byte for byte.
 func appendMeta(dst []byte, status int, h http.Header, finalURL string, red *redactor) []byte {
 	dst = append(dst, `{"status":`...)
@@ -27,67 +28,11 @@ func appendMeta(dst []byte, status int, h http.Header, finalURL string, red *red
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsonstr.Append(dst, k)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, red.string(strings.Join(h[k], ", ")))
+		dst = jsonstr.Append(dst, red.string(strings.Join(h[k], ", ")))
 	}
 	dst = append(dst, `},"url":`...)
-	dst = appendJSONString(dst, red.string(finalURL))
+	dst = jsonstr.Append(dst, red.string(finalURL))
 	return append(dst, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string exactly as encoding/json
-// encodes it: HTML-safe (<, >, & escaped), U+2028 and U+2029 escaped,
-// invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/reefhq/reef/internal/jsonstr"
 )
 
 // Audit is the append-only JSON-lines audit log. Each line is one object
@@ -272,11 +274,11 @@ func appendDecision(buf []byte, d Decision) []byte {
 	buf = append(buf, `{"kind":"decision","time":"`...)
 	buf = d.Time.AppendFormat(buf, time.RFC3339Nano)
 	buf = append(buf, `","skill":`...)
-	buf = appendJSONString(buf, clip(d.Skill))
+	buf = jsonstr.Append(buf, clip(d.Skill))
 	buf = append(buf, `,"capability":`...)
-	buf = appendJSONString(buf, clip(d.Capability))
+	buf = jsonstr.Append(buf, clip(d.Capability))
 	buf = append(buf, `,"value":`...)
-	buf = appendJSONString(buf, clip(d.Value))
+	buf = jsonstr.Append(buf, clip(d.Value))
 	if d.Allowed {
 		buf = append(buf, `,"allowed":true`...)
 	} else {
@@ -284,69 +286,13 @@ func appendDecision(buf []byte, d Decision) []byte {
 	}
 	if d.Reason != "" {
 		buf = append(buf, `,"reason":`...)
-		buf = appendJSONString(buf, clip(d.Reason))
+		buf = jsonstr.Append(buf, clip(d.Reason))
 	}
 	if d.ID != "" {
 		buf = append(buf, `,"id":`...)
-		buf = appendJSONString(buf, clip(d.ID))
+		buf = jsonstr.Append(buf, clip(d.ID))
 	}
 	return append(buf, "}\n"...)
-}
-
-// appendJSONString quotes s as encoding/json does: control characters,
-// quotes and backslashes escaped; <, > and & as \u003c, \u003e, \u0026;
-// U+2028/U+2029 escaped; invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			case '\b':
-				buf = append(buf, '\\', 'b')
-			case '\f':
-				buf = append(buf, '\\', 'f')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }
 
 func (a *Audit) appendJSON(buf []byte, v any) []byte {
