@@ -114,7 +114,7 @@ run: deps build skills
 bench: deps testdata skills
 	@mkdir -p $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m \
-	  ./runtime/engine/ ./runtime/server/ ./hostfuncs/... ./skills-src/... 2>&1 | $(GO) run ./internal/benchtable | tee $(BIN)/bench.txt
+	  ./runtime/engine/... ./runtime/server/ ./runtime/metrics/ ./cmd/reef/ ./hostfuncs/... ./skills-src/... 2>&1 | $(GO) run ./internal/benchtable | tee $(BIN)/bench.txt
 
 ## soak: long-running load against the daemon and hot reload (not part of make test)
 soak: deps testdata
