@@ -266,17 +266,6 @@ func (in *instance) run(ctx context.Context, fn string, x export, input []byte) 
 			case 0:
 				in.broken = true // proc_exit closed the module; the result stands
 				return in.result(fn)
-			case sys.ExitCodeDeadlineExceeded:
-				in.broken = true
-				in.p.e.timeouts.Add(1)
-				return nil, &CallError{Skill: name, Function: fn, Kind: KindTimeout, Err: fmt.Errorf("exceeded its timeout of %s", timeout)}
-			case sys.ExitCodeContextCanceled:
-				in.broken = true
-				if fired == context.DeadlineExceeded {
-					in.p.e.timeouts.Add(1)
-					return nil, &CallError{Skill: name, Function: fn, Kind: KindTimeout, Err: fmt.Errorf("exceeded its timeout of %s", timeout)}
-				}
-				return nil, &CallError{Skill: name, Function: fn, Kind: KindCanceled, Err: context.Canceled}
 			default:
 				in.broken = true
 				return nil, &CallError{Skill: name, Function: fn, Kind: KindGuest, Code: exit.ExitCode(), Err: fmt.Errorf("exited with code %d%s", exit.ExitCode(), in.errSuffix())}
@@ -357,8 +346,9 @@ const (
 	firedCanceled = -2
 )
 
-// fire ends the call whose deadline is dl (if it is still running) by
-// closing done, which wazero watches.
+// fire ends the call whose deadline is dl (if it is still running): it
+// sets the module's interrupt flag (the guest traps at its next loop
+// iteration) and closes done (a WASI sleep ends, capabilities see it).
 func (in *instance) fire(dl int64, reason error) {
 	v := int64(firedCanceled)
 	if reason == context.DeadlineExceeded {
@@ -422,8 +412,7 @@ type instKey struct{}
 
 // callCtx is the context a guest call runs under. It is embedded in the
 // instance and reused, so a call allocates no context: Done is the
-// instance's channel, closed by the call timer or the caller's
-// cancellation, which is how wazero interrupts a running guest.
+// instance's channel, closed when the watchdog interrupts the call.
 type callCtx struct {
 	inst     *instance
 	parent   context.Context
