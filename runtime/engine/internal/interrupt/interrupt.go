@@ -344,7 +344,7 @@ func rewriteCode(bin []byte, start, end int, g globals) ([]byte, error) {
 		if uint64(size) > uint64(end-r.pos) {
 			return nil, &Error{r.pos, fmt.Sprintf("function body %d overruns the code section", i)}
 		}
-		fr := &reader{b: bin[:r.pos+int(size)], pos: r.pos, first: r.pos}
+		fr := &reader{b: bin[:r.pos+int(size)], pos: r.pos}
 		var err error
 		body, err = rewriteBody(body[:0], fr, g.flag, check)
 		if err != nil {
@@ -360,7 +360,11 @@ func rewriteCode(bin []byte, start, end int, g globals) ([]byte, error) {
 	return p, nil
 }
 
-func rewriteBody(out []byte, r *reader, first uint32, check []byte) ([]byte, error) {
+// rewriteBody copies one function body (r is positioned at its start and
+// ends with it) to out, inserting check after every loop instruction.
+// Code that names a global from added on (the rewrite's own) is refused.
+func rewriteBody(out []byte, r *reader, added uint32, check []byte) ([]byte, error) {
+	begin := r.pos
 	groups := r.u32()
 	for i := uint32(0); i < groups && r.err == nil; i++ {
 		r.u32()
@@ -369,7 +373,7 @@ func rewriteBody(out []byte, r *reader, first uint32, check []byte) ([]byte, err
 	if r.err != nil {
 		return nil, r.err
 	}
-	out = append(out, r.b[r.start():r.pos]...)
+	out = append(out, r.b[begin:r.pos]...)
 	copied := r.pos
 	for r.pos < len(r.b) && r.err == nil {
 		at := r.pos
@@ -407,7 +411,7 @@ func rewriteBody(out []byte, r *reader, first uint32, check []byte) ([]byte, err
 		case op >= 0x20 && op <= 0x22: // local.get/set/tee
 			r.u32()
 		case op == 0x23 || op == 0x24: // global.get/set
-			if g := r.u32(); g >= first && r.err == nil {
+			if g := r.u32(); g >= added && r.err == nil {
 				r.fail(at, fmt.Sprintf("global index %d out of range", g))
 			}
 		case op == 0x25 || op == 0x26: // table.get/set
@@ -446,13 +450,10 @@ func rewriteBody(out []byte, r *reader, first uint32, check []byte) ([]byte, err
 
 // reader decodes LEB128 and friends, remembering the first error.
 type reader struct {
-	b     []byte
-	pos   int
-	first int
-	err   error
+	b   []byte
+	pos int
+	err error
 }
-
-func (r *reader) start() int { return r.first }
 
 func (r *reader) fail(at int, msg string) {
 	if r.err == nil {

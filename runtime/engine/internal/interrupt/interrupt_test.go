@@ -56,19 +56,26 @@ func runtime(t testing.TB) wazero.Runtime {
 	return rt
 }
 
-// interruptible runs fn of the instrumented module, sets the flag and
-// requires the call to end with a trap.
-func interruptible(t *testing.T, bin []byte, fn string) {
+// instrumented rewrites bin and instantiates the result.
+func instrumented(t *testing.T, bin []byte) api.Module {
 	t.Helper()
 	out, err := Instrument(bin)
 	if err != nil {
 		t.Fatalf("Instrument: %v", err)
 	}
-	ctx := context.Background()
-	mod, err := runtime(t).Instantiate(ctx, out)
+	mod, err := runtime(t).Instantiate(context.Background(), out)
 	if err != nil {
 		t.Fatalf("instantiate: %v", err)
 	}
+	return mod
+}
+
+// interruptible runs fn of the instrumented module, sets the flag and
+// requires the call to end with a trap.
+func interruptible(t *testing.T, bin []byte, fn string) {
+	t.Helper()
+	ctx := context.Background()
+	mod := instrumented(t, bin)
 	g, ok := mod.ExportedGlobal(Export).(api.MutableGlobal)
 	if !ok {
 		t.Fatalf("no mutable global %q", Export)
@@ -105,15 +112,8 @@ func TestUninterruptedRunsUnchanged(t *testing.T) {
 	body := []byte{1, 1, 0x7f,
 		0x41, 0xe8, 0x07, 0x21, 0x00,
 		0x03, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x0b}
-	out, err := Instrument(module(nil, body))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	mod, err := runtime(t).Instantiate(ctx, out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := instrumented(t, module(nil, body))
 	if _, err := mod.ExportedFunction("f0").Call(ctx); err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -300,15 +300,8 @@ func TestSpinningGuestDoesNotBlockGC(t *testing.T) {
 }
 
 func spinAndCollect(t *testing.T) {
-	out, err := Instrument(module(nil, spin))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	mod, err := runtime(t).Instantiate(ctx, out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := instrumented(t, module(nil, spin))
 	done := make(chan error, 1)
 	go func() {
 		_, err := mod.ExportedFunction("f0").Call(ctx)
