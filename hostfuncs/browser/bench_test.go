@@ -183,26 +183,25 @@ func p50ms(d []time.Duration) float64 {
 // last one returned, so reef's background work (the next warm context,
 // disposing of the last one) competes with it.
 func BenchmarkText(b *testing.B) {
-	req := `{"url":"` + shared.urlA("/hello") + `"}`
-	b.Run("reef", func(b *testing.B) {
-		timed(b, func() error { _, err := reefOp(b, abi.BrowserText, req); return err })
-		shared.mod.idle()
+	backToBack(b, abi.BrowserText, func(pe *plainEnv, v plainVariant, u string) error {
+		_, err := plainText(pe, v, u)
+		return err
 	})
-	for _, v := range []plainVariant{plainTab, plainNewTab, plainIncognito} {
-		b.Run("chromedp-"+v.String(), func(b *testing.B) {
-			pe, err := plainBrowser()
-			if err != nil {
-				b.Fatal(err)
-			}
-			timed(b, func() error { _, err := plainText(pe, v, shared.urlA("/hello")); return err })
-		})
-	}
 }
 
 func BenchmarkScreenshot(b *testing.B) {
+	backToBack(b, abi.BrowserScreenshot, func(pe *plainEnv, v plainVariant, u string) error {
+		_, err := plainScreenshot(pe, v, u)
+		return err
+	})
+}
+
+// backToBack times reef's fn and the plain chromedp variants doing the
+// same work (plain) on the same page, each call right after the last.
+func backToBack(b *testing.B, fn string, plain func(*plainEnv, plainVariant, string) error) {
 	req := `{"url":"` + shared.urlA("/hello") + `"}`
 	b.Run("reef", func(b *testing.B) {
-		timed(b, func() error { _, err := reefOp(b, abi.BrowserScreenshot, req); return err })
+		timed(b, func() error { _, err := reefOp(b, fn, req); return err })
 		shared.mod.idle()
 	})
 	for _, v := range []plainVariant{plainTab, plainNewTab, plainIncognito} {
@@ -211,7 +210,7 @@ func BenchmarkScreenshot(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			timed(b, func() error { _, err := plainScreenshot(pe, v, shared.urlA("/hello")); return err })
+			timed(b, func() error { return plain(pe, v, shared.urlA("/hello")) })
 		})
 	}
 }
