@@ -5,7 +5,6 @@ package catalog
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -23,24 +22,16 @@ import (
 // case. `make skills` must have built the modules.
 func BenchmarkSkills(b *testing.B) {
 	ctx := context.Background()
-	entries, err := os.ReadDir("..")
-	if err != nil {
-		b.Fatal(err)
-	}
 	kv, err := hostkv.Open(hostkv.Options{Path: filepath.Join(b.TempDir(), "kv.db")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer kv.Close()
 	mods := engine.NewConfig().WithModules(hostfs.New(hostfs.Options{}), kv)
-	for _, e := range entries {
-		dir := filepath.Join("..", e.Name())
-		if _, err := os.Stat(filepath.Join(dir, skill.SkillFile)); err != nil {
-			continue
-		}
+	for _, dir := range skillDirs(b) {
 		s, err := skill.Load(dir)
 		if err != nil {
-			b.Fatalf("%s: %v (run make skills)", e.Name(), err)
+			b.Fatalf("%s: %v (run make skills)", filepath.Base(dir), err)
 		}
 		cases, err := author.LoadCases(dir)
 		if err != nil {

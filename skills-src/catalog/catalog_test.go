@@ -31,7 +31,7 @@ const minSkills = 14
 const skillsRef = "skills-ref@0.1.5"
 
 // skillDirs lists the folders of skills-src that hold a SKILL.md.
-func skillDirs(t *testing.T) []string {
+func skillDirs(t testing.TB) []string {
 	t.Helper()
 	entries, err := os.ReadDir("..")
 	if err != nil {

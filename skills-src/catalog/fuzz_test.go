@@ -4,8 +4,6 @@ package catalog
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,17 +33,9 @@ var (
 // ones any input reaches unfiltered) and collects their golden inputs as
 // seeds.
 func loadPure(t testing.TB, eng *engine.Engine) {
+	dirs := skillDirs(t)
 	pureOnce.Do(func() {
-		entries, err := os.ReadDir("..")
-		if err != nil {
-			pureErr = err
-			return
-		}
-		for _, e := range entries {
-			dir := filepath.Join("..", e.Name())
-			if _, err := os.Stat(filepath.Join(dir, skill.SkillFile)); err != nil {
-				continue
-			}
+		for _, dir := range dirs {
 			s, err := skill.Load(dir)
 			if err != nil {
 				pureErr = err
