@@ -22,12 +22,7 @@ import (
 //
 //	go test -run '^$' -bench ServeReady -benchtime 20x ./cmd/reef/
 func BenchmarkServeReady(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "reef")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildReef(b)
 	bundled, _ := filepath.Abs(filepath.Join("..", "..", "skills-src"))
 	if m, _ := filepath.Glob(filepath.Join(bundled, "*", "*.wasm")); len(m) == 0 {
 		b.Skip("no built skills in skills-src (run `make skills`)")

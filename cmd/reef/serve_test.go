@@ -21,7 +21,7 @@ import (
 )
 
 // buildReef builds the reef binary of this package (static, as shipped).
-func buildReef(t *testing.T) string {
+func buildReef(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "reef")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
