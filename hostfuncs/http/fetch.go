@@ -58,14 +58,9 @@ type outgoing struct {
 type countKey struct{}
 
 func (m *Module) fetch(c abi.Call, req, data []byte) ([]byte, error) {
-	var fr FetchRequest
-	dec := json.NewDecoder(bytes.NewReader(req))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fr); err != nil {
-		return nil, abi.Errorf(abi.CodeInvalid, "reef_http_fetch request: %v", err)
-	}
-	if dec.More() {
-		return nil, abi.Errorf(abi.CodeInvalid, "reef_http_fetch request: trailing data after the JSON object")
+	fr, err := decodeFetchRequest(req)
+	if err != nil {
+		return nil, err
 	}
 	if fr.TimeoutMS < 0 || fr.MaxBytes < 0 {
 		return nil, abi.Errorf(abi.CodeInvalid, "reef_http_fetch request: timeout_ms and max_bytes must not be negative")
@@ -87,14 +82,21 @@ func (m *Module) fetch(c abi.Call, req, data []byte) ([]byte, error) {
 		return nil, limitErr(o, n)
 	}
 	// Head and body go into one buffer: 4-byte head length, head, body.
-	out := appendMeta(make([]byte, 4, 4+256+max(n, 512)+1), resp.StatusCode, resp.Header, resp.Request.URL.String(), red)
+	// A known length is read straight into the engine's kernel memory
+	// when it lends it (no copy into the arena afterwards); the head is
+	// then built in a small buffer first.
+	rb, lend := c.(abi.ResponseBuffer)
+	lend = lend && n > 0
+	size := 4 + 256 + max(n, 512) + 1
+	if lend {
+		size = 4 + 256
+	}
+	out := appendMeta(make([]byte, 4, size), resp.StatusCode, resp.Header, resp.Request.URL.String(), red)
 	prefix := len(out)
 	binary.LittleEndian.PutUint32(out, uint32(prefix-4))
 	if n >= 0 {
-		// A known length is read straight into the engine's kernel
-		// memory when it lends it (no copy into the arena afterwards).
 		// +1: room for the final zero-byte read that reports EOF.
-		if rb, ok := c.(abi.ResponseBuffer); ok && n > 0 {
+		if lend {
 			if b := rb.ResponseBuffer(prefix + int(n) + 1); b != nil {
 				out = b[:copy(b, out)]
 			}
@@ -225,16 +227,20 @@ func (m *Module) roundTrip(c abi.Call, o *outgoing) (*http.Response, *redactor, 
 	if err := p.CheckHTTP(o.method, o.target.scheme, o.target.host.Name, o.target.port); err != nil {
 		return nil, nil, nil, err
 	}
-	red := &redactor{}
-	h := o.header.Clone()
-	if err := m.injectSecrets(p, o, o.target, h, red); err != nil {
-		return nil, nil, nil, err
-	}
-	if h.Get("User-Agent") == "" {
-		h.Set("User-Agent", "reef")
+	ex := &exchange{c: c, p: p, o: o}
+	red := &ex.red
+	// o.header is this request's own map (checkHeaders made it, with the
+	// User-Agent); only secret templates need a copy to fill in, since
+	// redirect hops read the templates from o.header again.
+	h := o.header
+	if len(o.templated) > 0 {
+		h = o.header.Clone()
+		if err := m.injectSecrets(p, o, o.target, h, red); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 
-	ctx, cancel := requestContext(c.Context(), p, o.timeout)
+	ctx, cancel := requestContext(c.Context(), ex, o.timeout)
 	var body io.Reader
 	if len(o.body) > 0 {
 		body = bytes.NewReader(o.body)
@@ -250,13 +256,7 @@ func (m *Module) roundTrip(c abi.Call, o *outgoing) (*http.Response, *redactor, 
 	req.URL, req.Host = &u, u.Host
 	req.Header = h
 
-	client := &http.Client{
-		Transport: m.transport,
-		CheckRedirect: func(next *http.Request, via []*http.Request) error {
-			return m.checkRedirect(c, p, o, red, next, via)
-		},
-	}
-	resp, err := client.Do(req)
+	resp, err := m.client.Do(req)
 	if err != nil {
 		cancel()
 		return nil, nil, nil, m.mapErr(c, o, err)
@@ -264,13 +264,26 @@ func (m *Module) roundTrip(c abi.Call, o *outgoing) (*http.Response, *redactor, 
 	return resp, red, cancel, nil
 }
 
-// requestContext is the context of one request: it carries p for the
-// guarded dialer and ends at the call's deadline or after timeout,
+// exchange is one guest request with its redirects: what the guarded
+// dialer and the redirect check need, carried in the request's context
+// (so one http.Client serves every call).
+type exchange struct {
+	c   abi.Call
+	p   *policy.Policy
+	o   *outgoing
+	red redactor
+}
+
+// exchangeKey carries the *exchange in a request's context.
+type exchangeKey struct{}
+
+// requestContext is the context of one request: it carries ex for the
+// guarded dialer and the redirect check, and ends at the call's deadline or after timeout,
 // whichever comes first. When the call's deadline already comes first (the
 // usual case: calls time out in seconds, requests in tens of seconds) the
 // call's context is used as is, which spares a timer per request.
-func requestContext(parent context.Context, p *policy.Policy, timeout time.Duration) (context.Context, context.CancelFunc) {
-	ctx := context.WithValue(parent, policyKey{}, p)
+func requestContext(parent context.Context, ex *exchange, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx := context.WithValue(parent, exchangeKey{}, ex)
 	if dl, ok := parent.Deadline(); ok && time.Until(dl) <= timeout {
 		return ctx, func() {}
 	}

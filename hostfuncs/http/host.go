@@ -70,7 +70,8 @@ func ParseHost(s string) (Host, error) {
 		if err != nil {
 			return Host{}, fmt.Errorf("%w %q: %v", ErrBadHost, in, err)
 		}
-		return Host{Name: a.String(), Addr: a, NonCanonical: s != a.String()}, nil
+		name := a.String()
+		return Host{Name: name, Addr: a, NonCanonical: s != name}, nil
 	}
 	if !validName(trimmed) {
 		return Host{}, fmt.Errorf("%w %q: not a DNS name (letters, digits, '-', '_' and dots; use the xn-- form for international names)", ErrBadHost, in)

@@ -3,6 +3,7 @@ package hosthttp
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -66,11 +67,11 @@ type Module struct {
 	opts      Options
 	guard     *Guard
 	transport *http.Transport
-	log       *slog.Logger
+	// client sends every request; its redirect check finds the request's
+	// exchange in the context.
+	client *http.Client
+	log    *slog.Logger
 }
-
-// policyKey carries the calling skill's policy to the transport's dialer.
-type policyKey struct{}
 
 // New returns the module. It does not open connections.
 func New(opts Options) *Module {
@@ -105,11 +106,11 @@ func New(opts Options) *Module {
 		// saw, and would bypass the guarded dialer's address checks.
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			p, _ := ctx.Value(policyKey{}).(*policy.Policy)
-			if p == nil {
+			ex, _ := ctx.Value(exchangeKey{}).(*exchange)
+			if ex == nil || ex.p == nil {
 				return nil, fmt.Errorf("hosthttp: dial %s without a skill policy", addr)
 			}
-			return m.guard.DialContext(ctx, p, policy.CapHTTP, network, addr)
+			return m.guard.DialContext(ctx, ex.p, policy.CapHTTP, network, addr)
 		},
 		TLSClientConfig:        tlsConf,
 		ForceAttemptHTTP2:      true,
@@ -119,6 +120,16 @@ func New(opts Options) *Module {
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+	}
+	m.client = &http.Client{
+		Transport: m.transport,
+		CheckRedirect: func(next *http.Request, via []*http.Request) error {
+			ex, _ := next.Context().Value(exchangeKey{}).(*exchange)
+			if ex == nil {
+				return errors.New("hosthttp: redirect outside a guest request")
+			}
+			return m.checkRedirect(ex.c, ex.p, ex.o, &ex.red, next, via)
+		},
 	}
 	return m
 }

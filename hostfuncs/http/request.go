@@ -201,5 +201,12 @@ func checkHeaders(in map[string]string) (http.Header, []string, error) {
 		}
 		h[ck] = []string{v}
 	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = defaultUserAgent[:1:1]
+	}
 	return h, templated, nil
 }
+
+// defaultUserAgent is sent when the skill sets none (capacity 1: an
+// append copies rather than writes into the shared array).
+var defaultUserAgent = []string{"reef"}

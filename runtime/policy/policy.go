@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -387,7 +388,7 @@ func hostValue(scheme, host string, port int) string {
 		host = "[" + host + "]"
 	}
 	if port != 0 {
-		return fmt.Sprintf("%s://%s:%d", scheme, host, port)
+		return scheme + "://" + host + ":" + strconv.Itoa(port)
 	}
 	return scheme + "://" + host
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	extism "github.com/extism/go-sdk"
+
+	"github.com/reefhq/reef/runtime/skill"
 )
 
 // BenchmarkInvoke is the daemon's load generator: a trivial skill call
@@ -28,7 +30,9 @@ import (
 //	reef-http          POST /v1/skills/greet/functions/greet (auth, RBAC, pool, metrics)
 //	bare-http          a net/http handler returning a constant (the ceiling)
 //	extism-pool-http   net/http in front of a pool of extism go-sdk plugins
-//	                   (what one would otherwise write)
+//	                   (what one would otherwise write), no time limit
+//	extism-pool-timeout-http  the same with reef's default time limit and
+//	                   the request's context (what reef does per call)
 //
 // Each reports req/s and p50/p99 latency in microseconds.
 //
@@ -64,32 +68,56 @@ func BenchmarkInvoke(b *testing.B) {
 		}))
 		httpLoad(b, url, "", input, want)
 	})
+	// The go-sdk pool twice: as a bare pool (no timeout, context.Background:
+	// nothing can stop a runaway plugin), and with what reef gives every
+	// call — a time limit (reef's default, 10 s, through the manifest's
+	// timeout_ms) and cancellation when the client goes away
+	// (CallWithContext with the request's context).
 	b.Run("extism-pool-http", func(b *testing.B) {
-		wasm := engineFixture(b, "greet")
-		n := runtime.NumCPU() * 2
-		pool := make(chan *extism.Plugin, n)
-		for range n {
-			p, err := extism.NewPlugin(context.Background(), extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasm}}}, extism.PluginConfig{EnableWasi: true}, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Close(context.Background())
-			pool <- p
-		}
-		url := serveHandler(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			in, _ := io.ReadAll(r.Body)
-			p := <-pool
-			_, out, err := p.Call("greet", in)
-			pool <- p
-			if err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			w.Header().Set("Content-Type", "application/octet-stream")
-			_, _ = w.Write(out)
-		}))
-		httpLoad(b, url, "", input, want)
+		extismPoolLoad(b, 0, want, input)
 	})
+	b.Run("extism-pool-timeout-http", func(b *testing.B) {
+		extismPoolLoad(b, skill.DefaultTimeout, want, input)
+	})
+}
+
+// extismPoolLoad serves greet from a pool of go-sdk plugins (one per
+// worker reef would run) and loads it. With timeout > 0 each plugin has
+// that manifest timeout and each call gets the request's context.
+func extismPoolLoad(b *testing.B, timeout time.Duration, want string, input []byte) {
+	wasm := engineFixture(b, "greet")
+	n := runtime.NumCPU() * 2
+	pool := make(chan *extism.Plugin, n)
+	for range n {
+		m := extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasm}}, Timeout: uint64(timeout.Milliseconds())}
+		p, err := extism.NewPlugin(context.Background(), m, extism.PluginConfig{EnableWasi: true}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		pool <- p
+	}
+	url := serveHandler(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, _ := io.ReadAll(r.Body)
+		p := <-pool
+		var (
+			out []byte
+			err error
+		)
+		if timeout > 0 {
+			_, out, err = p.CallWithContext(r.Context(), "greet", in)
+		} else {
+			_, out, err = p.Call("greet", in)
+		}
+		pool <- p
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(out)
+	}))
+	httpLoad(b, url, "", input, want)
 }
 
 // serveHandler runs h on a loopback listener for the benchmark.
