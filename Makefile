@@ -21,7 +21,7 @@ export GOTOOLCHAIN := local
 CLANG     := clang-19
 WASI_CC   := $(CLANG) --target=wasm32-wasi -mexec-model=reactor -O2 -Wl,--strip-all
 RUSTC     := /usr/bin/rustc
-APT_PKGS  := clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 rustc libstd-rust-dev-wasm32 binaryen chromium prometheus tmux qemu-user-static
+APT_PKGS  := clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 rustc libstd-rust-dev-wasm32 binaryen chromium chromium-headless-shell prometheus tmux qemu-user-static
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 RUN_DIR   ?= $(CURDIR)/.run

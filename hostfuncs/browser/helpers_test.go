@@ -233,10 +233,16 @@ func (e *env) grantA() string { return "http://127.0.0.1:" + e.portA() }
 // call runs one operation with a fresh call.
 func call(t testing.TB, fn string, p *policy.Policy, timeout time.Duration, req string) ([]byte, error) {
 	t.Helper()
+	return callOn(t, shared.mod, fn, p, timeout, req)
+}
+
+// callOn runs one operation on module m with a fresh call.
+func callOn(t testing.TB, m *Module, fn string, p *policy.Policy, timeout time.Duration, req string) ([]byte, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c := abitest.New(ctx, "browser-test", p)
-	for _, f := range shared.mod.Funcs() {
+	for _, f := range m.Funcs() {
 		if f.Name == fn {
 			return f.Handler(c, []byte(req), nil)
 		}
