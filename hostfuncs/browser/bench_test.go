@@ -432,3 +432,48 @@ func procMem(pid string) int64 {
 	}
 	return 0
 }
+
+// BenchmarkTextBurst: 4 text() calls at once (MaxContexts) on a warm
+// browser, bursts spaced so the module is idle again before the next one
+// (its prewarmed contexts made), for several Warm settings in one run.
+// BenchmarkTextParallel is the sustained case: 4 calls in flight all the
+// time, where every call waits for its own new context.
+func BenchmarkTextBurst(b *testing.B) {
+	req := `{"url":"` + shared.urlA("/hello") + `"}`
+	for _, warm := range []int{1, 2, 4} {
+		b.Run("warm-"+strconv.Itoa(warm), func(b *testing.B) {
+			m := New(Options{Dial: shared.mod.opts.Dial, Warm: warm})
+			defer m.Close()
+			if _, err := reefOpOn(b, m, abi.BrowserText, req); err != nil {
+				b.Fatal(err)
+			}
+			var durs []time.Duration
+			var mu sync.Mutex
+			for b.Loop() {
+				b.StopTimer()
+				m.idle()
+				b.StartTimer()
+				var wg sync.WaitGroup
+				for range 4 {
+					wg.Go(func() {
+						s := time.Now()
+						if _, err := reefOpOn(b, m, abi.BrowserText, req); err != nil {
+							b.Error(err)
+							return
+						}
+						mu.Lock()
+						durs = append(durs, time.Since(s))
+						mu.Unlock()
+					})
+				}
+				wg.Wait()
+			}
+			b.StopTimer()
+			m.idle()
+			b.ReportMetric(p50ms(durs), "p50-ms")
+			slices.Sort(durs)
+			b.ReportMetric(float64(durs[len(durs)-1].Microseconds())/1e3, "max-ms")
+			b.ReportMetric(float64(treePSS(m.Stats().PID))/(1<<20), "idle-browser-pss-MiB")
+		})
+	}
+}

@@ -408,7 +408,10 @@ func (s *session) mark() denialMark {
 // slot is released only afterwards, so MaxContexts bounds what is alive.
 // The warm pool is refilled first, so that a call that follows at once
 // gets its context as early as possible — unless a call is queued for the
-// slot, which then gets the slot first.
+// slot, which then gets the slot first, or other calls still hold
+// contexts: a new context would compete with their pages for the CPU
+// (each takes ~0.1 s of browser work), so the last of them to finish
+// refills.
 func (s *session) close() {
 	// Detach from the call's context now, while the call is still
 	// running: the engine reuses that context for the instance's next
@@ -427,6 +430,16 @@ func (s *session) close() {
 			s.dispose()
 			s.m.release()
 			s.m.refill()
+			return
+		}
+		if len(s.m.sem) > 1 {
+			// Others hold contexts. Whichever call releases last sees
+			// none held and refills.
+			s.dispose()
+			s.m.release()
+			if len(s.m.sem) == 0 {
+				s.m.refill()
+			}
 			return
 		}
 		s.m.refill()
