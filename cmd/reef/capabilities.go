@@ -62,6 +62,7 @@ func buildModules(cfg *config.Config, log *slog.Logger) ([]abi.Module, []io.Clos
 		ExecPath:    cfg.Browser.ExecPath,
 		RemoteURL:   cfg.Browser.RemoteURL,
 		MaxContexts: cfg.Browser.MaxContexts,
+		Warm:        cfg.Browser.Warm,
 		CallTimeout: time.Duration(cfg.Browser.Timeout),
 		Dial:        httpMod.Guard().DialContext,
 		Logger:      log.With("capability", "browser"),

@@ -425,3 +425,55 @@ func TestConcurrentCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestParkedPageReachesNothing: a call that ends while another holds a
+// context is parked, not disposed; its page keeps running until the
+// cleanup but must not reach the network any more. The last call to
+// finish disposes of it.
+func TestParkedPageReachesNothing(t *testing.T) {
+	m := shared.mod
+	p, _ := testPolicy(t, false, shared.grantA())
+	hung := make(chan error, 1)
+	go func() {
+		_, err := call(t, abi.BrowserText, p, 3*time.Second, `{"url":"`+shared.urlA("/hang")+`"}`)
+		hung <- err
+	}()
+	waitFor(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
+
+	out, err := call(t, abi.BrowserText, p, callTimeout, `{"url":"`+shared.urlA("/beacon")+`"}`)
+	if err != nil || !strings.Contains(string(out), "beacon") {
+		t.Fatalf("beacon page: %q %v", out, err)
+	}
+	waitFor(t, "the finished call to be parked", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.parked) == 1
+	})
+	before := shared.beacons.Load()
+	if before == 0 {
+		t.Fatal("the beacon page never reached A during its call: the test proves nothing")
+	}
+	time.Sleep(300 * time.Millisecond) // 15 beacon periods
+	if after := shared.beacons.Load(); after != before {
+		t.Fatalf("a parked page still reached A: %d requests after its call ended", after-before)
+	}
+
+	wantCode(t, <-hung, abi.CodeTimeout)
+	waitFor(t, "the parked session to be disposed of", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.parked) == 0 && len(m.sem) == 0
+	})
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

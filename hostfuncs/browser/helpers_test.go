@@ -50,6 +50,9 @@ type env struct {
 	a     *httptest.Server
 	b     *httptest.Server
 	bHits atomic.Int64
+	// beacons counts requests of A's /beacon page (one every 20 ms
+	// while the page lives and can reach A).
+	beacons atomic.Int64
 	mu    sync.Mutex
 	bLog  []string
 }
@@ -170,6 +173,12 @@ func pagesA(e *env) http.Handler {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="evil.sh"`)
 		_, _ = io.WriteString(w, "#!/bin/sh\necho pwned\n")
+	})
+	mux.HandleFunc("/beacon", func(w http.ResponseWriter, r *http.Request) {
+		html(w, `<p>beacon</p><img src="/beacon-hit?load"><script>setInterval(()=>fetch("/beacon-hit?"+Date.now()).catch(()=>{}), 20)</script>`)
+	})
+	mux.HandleFunc("/beacon-hit", func(w http.ResponseWriter, r *http.Request) {
+		e.beacons.Add(1)
 	})
 	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")

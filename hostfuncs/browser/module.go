@@ -28,8 +28,6 @@ const (
 	DefaultMaxRequests = 1000
 	// DefaultMaxSteps caps the actions of one run() call.
 	DefaultMaxSteps = 100
-	// DefaultWarm is the number of prewarmed contexts.
-	DefaultWarm = 1
 	// DefaultSelectorTimeout bounds an element lookup.
 	DefaultSelectorTimeout = 5 * time.Second
 	// DefaultStartTimeout bounds starting (or connecting to) the browser.
@@ -92,7 +90,10 @@ type Options struct {
 	// policy, refusing everything) once the browser runs, so that a call
 	// does not wait for a new context and tab; they are extra to
 	// MaxContexts, and made after a call returns (never while one loads
-	// its page). 0 means the default (1); negative disables prewarming.
+	// its page). 0 means MaxContexts, so that a burst of MaxContexts
+	// calls finds a context ready for each (≈ 11 MiB of browser memory
+	// per ready context with the headless shell); negative disables
+	// prewarming.
 	Warm int
 	// SelectorTimeout bounds how long an element lookup (html and
 	// screenshot "selector", run's click/type/text/attr/screenshot) waits
@@ -147,6 +148,9 @@ type Module struct {
 	// refillAwaited is set while a call waits for that refill.
 	refillDone    chan struct{}
 	refillAwaited bool
+	// parked are sessions of finished calls awaiting disposal (see park);
+	// each still holds its slot in sem.
+	parked []*session
 
 	// cdpDebugf, when set before the browser starts, receives every CDP
 	// message (tests and benchmarks trace phases with it).
@@ -177,7 +181,7 @@ func New(opts Options) *Module {
 		opts.MaxSteps = DefaultMaxSteps
 	}
 	if opts.Warm == 0 {
-		opts.Warm = DefaultWarm
+		opts.Warm = opts.MaxContexts
 	}
 	if opts.SelectorTimeout <= 0 {
 		opts.SelectorTimeout = DefaultSelectorTimeout
@@ -241,6 +245,7 @@ func (m *Module) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	m.calls.Wait()
+	m.flushParked()
 	m.drainWarm()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -266,7 +271,12 @@ func (m *Module) acquire(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	m.waiting++
+	flush := len(m.parked) > 0
 	m.mu.Unlock()
+	if flush {
+		// Slots held by parked sessions are freed now.
+		m.calls.Go(m.flushParked)
+	}
 	defer func() {
 		m.mu.Lock()
 		m.waiting--

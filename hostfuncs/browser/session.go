@@ -409,9 +409,9 @@ func (s *session) mark() denialMark {
 // The warm pool is refilled first, so that a call that follows at once
 // gets its context as early as possible — unless a call is queued for the
 // slot, which then gets the slot first, or other calls still hold
-// contexts: a new context would compete with their pages for the CPU
-// (each takes ~0.1 s of browser work), so the last of them to finish
-// refills.
+// contexts: a new context, or disposing of this one, would compete with
+// their pages for the CPU, so the session is parked and the last of them
+// to finish refills and cleans up.
 func (s *session) close() {
 	// Detach from the call's context now, while the call is still
 	// running: the engine reuses that context for the instance's next
@@ -432,20 +432,53 @@ func (s *session) close() {
 			s.m.refill()
 			return
 		}
-		if len(s.m.sem) > 1 {
-			// Others hold contexts. Whichever call releases last sees
-			// none held and refills.
-			s.dispose()
-			s.m.release()
-			if len(s.m.sem) == 0 {
-				s.m.refill()
-			}
+		if s.m.park(s) {
 			return
 		}
+		// The last call holding a context: the next call's context first,
+		// then the cleanup.
 		s.m.refill()
+		s.m.flushParked()
 		s.dispose()
 		s.m.release()
 	})
+}
+
+// park sets s aside, its slot still held, when other calls still hold
+// contexts: disposing of a context is ~50 ms of browser work, which would
+// compete with their pages. Its proxy is closed at once, so the page can
+// no longer reach anything. The last call to finish disposes of the
+// parked sessions (flushParked), as does a call that finds no free slot,
+// and Close.
+func (m *Module) park(s *session) bool {
+	m.mu.Lock()
+	busy := !m.closed && len(m.sem)-len(m.parked) > 1
+	m.mu.Unlock()
+	if !busy {
+		return false
+	}
+	if s.proxy != nil {
+		_ = s.proxy.Close()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || len(m.sem)-len(m.parked) <= 1 {
+		return false
+	}
+	m.parked = append(m.parked, s)
+	return true
+}
+
+// flushParked disposes of the parked sessions and frees their slots.
+func (m *Module) flushParked() {
+	m.mu.Lock()
+	ps := m.parked
+	m.parked = nil
+	m.mu.Unlock()
+	for _, s := range ps {
+		s.dispose()
+		m.release()
+	}
 }
 
 // queued reports whether a call waits for a context slot.

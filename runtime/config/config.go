@@ -130,6 +130,9 @@ type Browser struct {
 	RemoteURL   string         `yaml:"remote_url,omitempty"`
 	MaxContexts int            `yaml:"max_contexts,omitempty"`
 	Timeout     skill.Duration `yaml:"timeout,omitempty"`
+	// Warm is how many confined contexts are kept ready (default
+	// max_contexts; -1 keeps none, to save memory).
+	Warm int `yaml:"warm,omitempty"`
 }
 
 // Mail holds operator mail accounts; each is decoded by hostfuncs/mail.
