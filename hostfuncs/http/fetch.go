@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -82,11 +83,12 @@ func (m *Module) fetch(c abi.Call, req, data []byte) ([]byte, error) {
 		return nil, limitErr(o, n)
 	}
 	// Head and body go into one buffer: 4-byte head length, head, body.
-	// A known length is read straight into the engine's kernel memory
-	// when it lends it (no copy into the arena afterwards); the head is
-	// then built in a small buffer first.
+	// When the engine lends its kernel memory, the body is read straight
+	// into it if its length is known, or else read into a pooled scratch
+	// buffer and copied there once (no growing buffer, no copy into the
+	// arena afterwards); the head is then built in a small buffer first.
 	rb, lend := c.(abi.ResponseBuffer)
-	lend = lend && n > 0
+	lend = lend && n != 0
 	size := 4 + 256 + max(n, 512) + 1
 	if lend {
 		size = 4 + 256
@@ -94,18 +96,37 @@ func (m *Module) fetch(c abi.Call, req, data []byte) ([]byte, error) {
 	out := appendMeta(make([]byte, 4, size), resp.StatusCode, resp.Header, resp.Request.URL.String(), red)
 	prefix := len(out)
 	binary.LittleEndian.PutUint32(out, uint32(prefix-4))
-	if n >= 0 {
-		// +1: room for the final zero-byte read that reports EOF.
-		if lend {
-			if b := rb.ResponseBuffer(prefix + int(n) + 1); b != nil {
+	switch {
+	case lend && n < 0:
+		sp := scratchPool.Get().(*[]byte)
+		body, err := readCapped(resp.Body, (*sp)[:0], o.maxBytes)
+		if err == nil {
+			if b := rb.ResponseBuffer(prefix + len(body)); b != nil {
 				out = b[:copy(b, out)]
 			}
+			out = append(out, body...)
 		}
-		out = slices.Grow(out, int(n)+1)
-	}
-	out, err = readCapped(resp.Body, out, o.maxBytes)
-	if err != nil {
-		return nil, m.mapErr(c, o, err)
+		if cap(body) <= maxPooledScratch {
+			*sp = body[:0]
+			scratchPool.Put(sp)
+		}
+		if err != nil {
+			return nil, m.mapErr(c, o, err)
+		}
+	default:
+		if n >= 0 {
+			// +1: room for the final zero-byte read that reports EOF.
+			if lend {
+				if b := rb.ResponseBuffer(prefix + int(n) + 1); b != nil {
+					out = b[:copy(b, out)]
+				}
+			}
+			out = slices.Grow(out, int(n)+1)
+		}
+		out, err = readCapped(resp.Body, out, o.maxBytes)
+		if err != nil {
+			return nil, m.mapErr(c, o, err)
+		}
 	}
 	if red.active() {
 		body := red.bytes(out[prefix:])
@@ -376,6 +397,13 @@ var errLimit = errors.New("response body over the cap")
 func limitErr(o *outgoing, n int64) error {
 	return abi.Errorf(abi.CodeLimit, "%s %s: response body of %d bytes exceeds %d bytes", o.method, o.url.Redacted(), n, o.maxBytes)
 }
+
+// scratchPool holds buffers for bodies of unknown length (*[]byte);
+// buffers that grew past maxPooledScratch are left to the GC, so the pool
+// never pins a huge response's memory.
+var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledScratch = 1 << 20
 
 // readCapped appends r's bytes to dst, failing with errLimit once more
 // than limit bytes were read — so a server streaming forever costs at most
