@@ -198,12 +198,18 @@ func TestEval(t *testing.T) {
 	})
 }
 
-func TestSubresourceToOtherHostBlocked(t *testing.T) {
+func TestSubresourceToOtherHostBlocked(t *testing.T) { subresourcesBlocked(t, shared.mod) }
+
+// subresourcesBlocked loads a page of A whose images, scripts, styles and
+// fetch aim at B through m: the page reads, B sees nothing, and the
+// denials are recorded.
+func subresourcesBlocked(t *testing.T, m *Module) {
+	t.Helper()
 	p, d := testPolicy(t, false, shared.grantA())
 	var out []byte
 	hits, log := shared.hitsB(func() {
 		var err error
-		out, err = call(t, abi.BrowserText, p, callTimeout, `{"url":"`+shared.urlA("/subres")+`"}`)
+		out, err = callOn(t, m, abi.BrowserText, p, callTimeout, `{"url":"`+shared.urlA("/subres")+`"}`)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,11 +3,9 @@ package hostbrowser
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/reefhq/reef/hostfuncs/abi"
 	hosthttp "github.com/reefhq/reef/hostfuncs/http"
 )
 
@@ -55,24 +53,7 @@ func TestFullChromium(t *testing.T) {
 	guard := &hosthttp.Guard{Resolver: testResolver, Dialer: shared.guard.Dialer()}
 	m := New(Options{ExecPath: full, Dial: guard.DialContext, CallTimeout: 20 * time.Second, SelectorTimeout: time.Second})
 	defer m.Close()
-	p, d := testPolicy(t, false, shared.grantA())
-	var out []byte
-	hits, log := shared.hitsB(func() {
-		var err error
-		out, err = callOn(t, m, abi.BrowserText, p, callTimeout, `{"url":"`+shared.urlA("/subres")+`"}`)
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
-	if hits != 0 {
-		t.Fatalf("non-granted server saw %d requests: %v", hits, log)
-	}
-	if !strings.Contains(string(out), "foreign subresources") {
-		t.Errorf("page text %q", out)
-	}
-	if len(d.denied(shared.portB())) == 0 {
-		t.Errorf("no denial recorded for %s", shared.portB())
-	}
+	subresourcesBlocked(t, m)
 	if got, err := m.execPath(); got != full {
 		t.Errorf("browser binary %q (%v), want %q", got, err, full)
 	}
