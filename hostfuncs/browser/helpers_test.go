@@ -53,8 +53,8 @@ type env struct {
 	// beacons counts requests of A's /beacon page (one every 20 ms
 	// while the page lives and can reach A).
 	beacons atomic.Int64
-	mu    sync.Mutex
-	bLog  []string
+	mu      sync.Mutex
+	bLog    []string
 }
 
 var shared *env
