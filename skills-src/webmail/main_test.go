@@ -105,10 +105,16 @@ func setup() (int, error) {
 	for _, tool := range []struct{ bin, hint string }{
 		{"clang-19", "apt-get install -y clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 (or `make deps`)"},
 		{"go", "install Go 1.26 (https://go.dev/dl/)"},
-		{"chromium", "apt-get install -y chromium"},
+		{"chromium-headless-shell|chromium", "apt-get install -y chromium-headless-shell (or `make deps`)"},
 	} {
-		if _, err := exec.LookPath(tool.bin); err != nil {
-			return 1, fmt.Errorf("%s is required: %s", tool.bin, tool.hint)
+		found := false
+		for bin := range strings.SplitSeq(tool.bin, "|") {
+			if _, err := exec.LookPath(bin); err == nil {
+				found = true
+			}
+		}
+		if !found {
+			return 1, fmt.Errorf("%s is required: %s", strings.ReplaceAll(tool.bin, "|", " or "), tool.hint)
 		}
 	}
 	dir, err := os.MkdirTemp("", "reef-webmail-")
