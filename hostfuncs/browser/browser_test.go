@@ -441,7 +441,7 @@ func TestParkedPageReachesNothing(t *testing.T) {
 	p, _ := testPolicy(t, false, shared.grantA())
 	hung := make(chan error, 1)
 	go func() {
-		_, err := call(t, abi.BrowserText, p, 6*time.Second, `{"url":"`+shared.urlA("/hang")+`"}`)
+		_, err := call(t, abi.BrowserText, p, 5*time.Second, `{"url":"`+shared.urlA("/hang")+`"}`)
 		hung <- err
 	}()
 	waitFor(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
@@ -485,4 +485,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestParkedSlotFreedForWaitingCall: with every slot held by a running
+// or a parked call, a new call gets a parked call's slot at once rather
+// than waiting for the running one to end.
+func TestParkedSlotFreedForWaitingCall(t *testing.T) {
+	m := testModule(Options{MaxContexts: 2, CallTimeout: 20 * time.Second, SelectorTimeout: time.Second})
+	defer m.Close()
+	p, _ := testPolicy(t, false, shared.grantA())
+	hello := `{"url":"` + shared.urlA("/hello") + `"}`
+	hung := make(chan error, 1)
+	go func() {
+		_, err := callOn(t, m, abi.BrowserText, p, 5*time.Second, `{"url":"`+shared.urlA("/hang")+`"}`)
+		hung <- err
+	}()
+	waitFor(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
+	if _, err := callOn(t, m, abi.BrowserText, p, callTimeout, hello); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the finished call to be parked", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.parked) == 1 && len(m.sem) == 2
+	})
+	if out, err := callOn(t, m, abi.BrowserText, p, callTimeout, hello); err != nil || !strings.Contains(string(out), "Hello reef") {
+		t.Fatalf("call while all slots were held: %q %v", out, err)
+	}
+	select {
+	case err := <-hung:
+		t.Fatalf("the call waited for the hanging call to end (%v) instead of taking the parked slot", err)
+	default:
+	}
+	wantCode(t, <-hung, abi.CodeTimeout)
 }

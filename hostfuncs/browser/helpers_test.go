@@ -236,6 +236,14 @@ func testPolicy(t testing.TB, eval bool, hosts ...string) (*policy.Policy, *deci
 	return p.WithRecorder(d), d
 }
 
+// testModule is a module of its own (its own browser) with the tests'
+// loopback-only dialer and stub resolver; opts.Dial is set here.
+func testModule(opts Options) *Module {
+	guard := &hosthttp.Guard{Resolver: testResolver, Dialer: shared.guard.Dialer()}
+	opts.Dial = guard.DialContext
+	return New(opts)
+}
+
 // grantA is the pattern that grants server A literally.
 func (e *env) grantA() string { return "http://127.0.0.1:" + e.portA() }
 

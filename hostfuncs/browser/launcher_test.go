@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	hosthttp "github.com/reefhq/reef/hostfuncs/http"
 )
 
 // TestUnwrapLauncher: a distribution's shell launcher is replaced by the
@@ -50,8 +48,7 @@ func TestFullChromium(t *testing.T) {
 	if _, err := os.Stat(full); err != nil {
 		t.Fatalf("%s: %v (the Makefile installs Debian's chromium)", full, err)
 	}
-	guard := &hosthttp.Guard{Resolver: testResolver, Dialer: shared.guard.Dialer()}
-	m := New(Options{ExecPath: full, Dial: guard.DialContext, CallTimeout: 20 * time.Second, SelectorTimeout: time.Second})
+	m := testModule(Options{ExecPath: full, CallTimeout: 20 * time.Second, SelectorTimeout: time.Second})
 	defer m.Close()
 	subresourcesBlocked(t, m)
 	if got, err := m.execPath(); got != full {

@@ -426,9 +426,11 @@ func (s *session) close() {
 	}
 	s.m.calls.Go(func() {
 		if s.m.queued() {
-			// A call waits for this slot: free it first.
+			// A call waits for this slot: free it first, and the
+			// parked ones' slots too.
 			s.dispose()
 			s.m.release()
+			s.m.flushParked()
 			s.m.refill()
 			return
 		}
@@ -452,7 +454,7 @@ func (s *session) close() {
 // and Close.
 func (m *Module) park(s *session) bool {
 	m.mu.Lock()
-	busy := !m.closed && len(m.sem)-len(m.parked) > 1
+	busy := !m.closed && m.waiting == 0 && len(m.sem)-len(m.parked) > 1
 	m.mu.Unlock()
 	if !busy {
 		return false
@@ -462,7 +464,7 @@ func (m *Module) park(s *session) bool {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed || len(m.sem)-len(m.parked) <= 1 {
+	if m.closed || m.waiting > 0 || len(m.sem)-len(m.parked) <= 1 {
 		return false
 	}
 	m.parked = append(m.parked, s)

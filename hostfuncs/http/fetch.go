@@ -299,8 +299,8 @@ type exchange struct {
 type exchangeKey struct{}
 
 // requestContext is the context of one request: it carries ex for the
-// guarded dialer and the redirect check, and ends at the call's deadline or after timeout,
-// whichever comes first. When the call's deadline already comes first (the
+// guarded dialer and the redirect check, and ends at the call's deadline
+// or after timeout, whichever comes first. When the call's deadline already comes first (the
 // usual case: calls time out in seconds, requests in tens of seconds) the
 // call's context is used as is, which spares a timer per request.
 func requestContext(parent context.Context, ex *exchange, timeout time.Duration) (context.Context, context.CancelFunc) {
