@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	hostfs "github.com/reefhq/reef/hostfuncs/fs"
 	hosthttp "github.com/reefhq/reef/hostfuncs/http"
 	hostkv "github.com/reefhq/reef/hostfuncs/kv"
+	"github.com/reefhq/reef/internal/guestbuild"
 	"github.com/reefhq/reef/internal/netguard"
 	"github.com/reefhq/reef/runtime/engine"
 )
@@ -87,13 +87,8 @@ func setup() (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	for _, tool := range []struct{ bin, hint string }{
-		{"clang-19", "apt-get install -y clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 (or `make deps`)"},
-		{"go", "install Go 1.26 (https://go.dev/dl/)"},
-	} {
-		if _, err := exec.LookPath(tool.bin); err != nil {
-			return 1, fmt.Errorf("%s is required to build the hostile guests: %s", tool.bin, tool.hint)
-		}
+	if err := guestbuild.Require(guestbuild.Clang, guestbuild.Go); err != nil {
+		return 1, fmt.Errorf("building the hostile guests: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "reef-adversarial-")
 	if err != nil {
@@ -150,24 +145,11 @@ func setup() (int, error) {
 		WithModules(w.fs, w.http, w.kv).
 		WithRecorder(w.rec).
 		WithHostCallBudget(hostCallBudget).
-		WithCacheDir(compileCache(dir)))
+		WithCacheDir(guestbuild.CompileCache("adversarial-compiled", dir)))
 	if err != nil {
 		return 1, err
 	}
 	return 0, nil
-}
-
-// compileCache keeps wazero's compiled code across runs (the Go guests
-// take seconds to compile, much longer under -race). Entries are keyed by
-// module digest and wazero version, so a stale entry is never used.
-func compileCache(tmp string) string {
-	if d, err := os.UserCacheDir(); err == nil {
-		p := filepath.Join(d, "reef", "adversarial-compiled")
-		if os.MkdirAll(p, 0o700) == nil {
-			return p
-		}
-	}
-	return filepath.Join(tmp, "compiled")
 }
 
 // skillSource is the C file or Go package of a bundled skill.
@@ -184,19 +166,13 @@ func skillSource(dir string) (string, error) {
 // compile builds a C file or a Go package (a directory) into w.build.
 func (w *world) compile(name, src string) error {
 	out := filepath.Join(w.build, name+".wasm")
-	var cmd *exec.Cmd
+	var b []byte
+	var err error
 	if strings.HasSuffix(src, ".c") {
-		cmd = exec.Command("clang-19", "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wall", "-Werror",
-			"-I", filepath.Join(w.repo, "pdk", "c"), "-Wl,--strip-all", "-o", out, src)
+		b, err = guestbuild.C(w.repo, src, out)
 	} else {
-		cmd = exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		b, err = guestbuild.GoPackage(src, out)
 	}
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building %s: %v\n%s", src, err, b)
-	}
-	b, err := os.ReadFile(out)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	hostbrowser "github.com/reefhq/reef/hostfuncs/browser"
 	hosthttp "github.com/reefhq/reef/hostfuncs/http"
 	hostmail "github.com/reefhq/reef/hostfuncs/mail"
+	"github.com/reefhq/reef/internal/guestbuild"
 	"github.com/reefhq/reef/internal/netguard"
 	"github.com/reefhq/reef/runtime/engine"
 	"github.com/reefhq/reef/runtime/policy"
@@ -102,20 +102,9 @@ func setup() (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	for _, tool := range []struct{ bin, hint string }{
-		{"clang-19", "apt-get install -y clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 (or `make deps`)"},
-		{"go", "install Go 1.26 (https://go.dev/dl/)"},
-		{"chromium-headless-shell|chromium", "apt-get install -y chromium-headless-shell (or `make deps`)"},
-	} {
-		found := false
-		for bin := range strings.SplitSeq(tool.bin, "|") {
-			if _, err := exec.LookPath(bin); err == nil {
-				found = true
-			}
-		}
-		if !found {
-			return 1, fmt.Errorf("%s is required: %s", strings.ReplaceAll(tool.bin, "|", " or "), tool.hint)
-		}
+	chromium := guestbuild.Tool{Bins: []string{"chromium-headless-shell", "chromium"}, Hint: "apt-get install -y chromium-headless-shell (or `make deps`)"}
+	if err := guestbuild.Require(guestbuild.Clang, guestbuild.Go, chromium); err != nil {
+		return 1, err
 	}
 	dir, err := os.MkdirTemp("", "reef-webmail-")
 	if err != nil {
@@ -157,24 +146,11 @@ func setup() (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	w.eng, err = engine.New(context.Background(), engine.NewConfig().WithModules(w.browser, w.mail).WithCacheDir(compileCache(dir)))
+	w.eng, err = engine.New(context.Background(), engine.NewConfig().WithModules(w.browser, w.mail).WithCacheDir(guestbuild.CompileCache("webmail-compiled", dir)))
 	if err != nil {
 		return 1, err
 	}
 	return 0, nil
-}
-
-// compileCache keeps wazero's compiled code across runs (the Go skills
-// take seconds to compile, more under -race); entries are keyed by module
-// digest and wazero version.
-func compileCache(tmp string) string {
-	if d, err := os.UserCacheDir(); err == nil {
-		p := filepath.Join(d, "reef", "webmail-compiled")
-		if os.MkdirAll(p, 0o700) == nil {
-			return p
-		}
-	}
-	return filepath.Join(tmp, "compiled")
 }
 
 // compileAll builds every skill, the Go ones concurrently.
@@ -204,19 +180,10 @@ func (w *world) compileAll() error {
 func (w *world) compile(name, cfile string) ([]byte, error) {
 	src := filepath.Join(w.repo, "skills-src", name)
 	out := filepath.Join(w.build, name+".wasm")
-	var cmd *exec.Cmd
 	if cfile != "" {
-		cmd = exec.Command("clang-19", "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wall", "-Werror",
-			"-I", filepath.Join(w.repo, "pdk", "c"), "-Wl,--strip-all", "-Wl,--gc-sections", "-o", out, filepath.Join(src, cfile))
-	} else {
-		cmd = exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		return guestbuild.C(w.repo, filepath.Join(src, cfile), out, "-Wl,--gc-sections")
 	}
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building %s: %v\n%s", name, err, b)
-	}
-	return os.ReadFile(out)
+	return guestbuild.GoPackage(src, out)
 }
 
 // loadSkill copies skills-src/<name> (SKILL.md, reef.yaml) with its fresh
