@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	hostfs "github.com/reefhq/reef/hostfuncs/fs"
-	hostkv "github.com/reefhq/reef/hostfuncs/kv"
 	"github.com/reefhq/reef/runtime/author"
 	"github.com/reefhq/reef/runtime/engine"
 	"github.com/reefhq/reef/runtime/policy"
@@ -22,12 +20,7 @@ import (
 // case. `make skills` must have built the modules.
 func BenchmarkSkills(b *testing.B) {
 	ctx := context.Background()
-	kv, err := hostkv.Open(hostkv.Options{Path: filepath.Join(b.TempDir(), "kv.db")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer kv.Close()
-	mods := engine.NewConfig().WithModules(hostfs.New(hostfs.Options{}), kv)
+	mods := catalogModules(b)
 	for _, dir := range skillDirs(b) {
 		s, err := skill.Load(dir)
 		if err != nil {

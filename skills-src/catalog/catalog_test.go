@@ -70,9 +70,11 @@ func wasmName(t *testing.T, dir string) string {
 	return m.Wasm
 }
 
-func newEngine(t testing.TB) *engine.Engine {
+// catalogModules is an engine config with the capabilities the bundled
+// skills' golden cases use: fs, http (loopback only, through netguard)
+// and kv.
+func catalogModules(t testing.TB) engine.Config {
 	t.Helper()
-	ctx := context.Background()
 	guard := netguard.New(t)
 	kv, err := hostkv.Open(hostkv.Options{Path: filepath.Join(t.TempDir(), "kv.db")})
 	if err != nil {
@@ -81,7 +83,13 @@ func newEngine(t testing.TB) *engine.Engine {
 	t.Cleanup(func() { _ = kv.Close() })
 	web := hosthttp.New(hosthttp.Options{Dialer: guard.Dialer(), Timeout: 5 * time.Second})
 	t.Cleanup(func() { _ = web.Close() })
-	cfg := engine.NewConfig().WithModules(hostfs.New(hostfs.Options{}), web, kv)
+	return engine.NewConfig().WithModules(hostfs.New(hostfs.Options{}), web, kv)
+}
+
+func newEngine(t testing.TB) *engine.Engine {
+	t.Helper()
+	ctx := context.Background()
+	cfg := catalogModules(t)
 	// Go skills take seconds to compile; wazero's on-disk cache (keyed by
 	// module digest and wazero version) makes reruns fast.
 	if dir, err := os.UserCacheDir(); err == nil {
