@@ -26,7 +26,7 @@ import (
 // the shell (Chromium's headless-only build, Debian's
 // chromium-headless-shell, the chromedp/headless-shell image) opens no
 // browser window per context. Measured back to back on 2 cores: a text()
-// call 112 ms against 322 ms with the full browser, a third of the CPU
+// call 89–118 ms against 322 ms with the full browser, 40% of the CPU
 // per call, half the memory (docs/benchmarks.md).
 var execCandidates = []string{"chromium-headless-shell", "headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"}
 
