@@ -148,10 +148,9 @@ func (m *Module) awaitRefill(ctx context.Context) *session {
 	for {
 		select {
 		case s := <-m.warm:
-			if m.usable(s) {
+			if m.keep(s) {
 				return s
 			}
-			go s.dispose()
 		case <-done:
 			return m.takeWarm()
 		case <-ctx.Done():
@@ -239,14 +238,23 @@ func (m *Module) takeWarm() *session {
 	for {
 		select {
 		case s := <-m.warm:
-			if m.usable(s) {
+			if m.keep(s) {
 				return s
 			}
-			go s.dispose()
 		default:
 			return nil
 		}
 	}
+}
+
+// keep reports whether a warm session taken from the pool is usable, and
+// disposes of it in the background when not.
+func (m *Module) keep(s *session) bool {
+	if m.usable(s) {
+		return true
+	}
+	go s.dispose()
+	return false
 }
 
 // usable reports whether a warm session belongs to the running browser.
