@@ -285,8 +285,25 @@ func (l List) Match(scheme, host string, port int) bool {
 		return false
 	}
 	t := newTarget(scheme, host, port)
+	return l.matchTarget(&t)
+}
+
+// Target is a request target normalised once, for matching it against
+// several lists (a skill's requested hosts and the operator's grant)
+// without normalising it for each.
+type Target struct{ t target }
+
+// NewTarget normalises scheme://host:port as Match does.
+func NewTarget(scheme, host string, port int) Target {
+	return Target{newTarget(scheme, host, port)}
+}
+
+// MatchTarget is Match for a target normalised by NewTarget.
+func (l List) MatchTarget(t *Target) bool { return l.matchTarget(&t.t) }
+
+func (l List) matchTarget(t *target) bool {
 	for _, p := range l {
-		if p.match(&t) {
+		if p.match(t) {
 			return true
 		}
 	}

@@ -213,6 +213,10 @@ func TestMatch(t *testing.T) {
 			if got := l.Match(tg.scheme, tg.host, tg.port); got != tg.want {
 				t.Errorf("List{%q}.Match(%q, %q, %d) = %v, want %v", tt.pattern, tg.scheme, tg.host, tg.port, got, tg.want)
 			}
+			nt := NewTarget(tg.scheme, tg.host, tg.port)
+			if got := l.MatchTarget(&nt); got != tg.want {
+				t.Errorf("List{%q}.MatchTarget(%q, %q, %d) = %v, want %v", tt.pattern, tg.scheme, tg.host, tg.port, got, tg.want)
+			}
 		}
 	}
 }

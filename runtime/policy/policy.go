@@ -66,7 +66,23 @@ type HostRule struct {
 
 // Allows reports whether both lists admit the target.
 func (r *HostRule) Allows(scheme, host string, port int) bool {
-	return r != nil && r.Requested.Match(scheme, host, port) && r.Granted.Match(scheme, host, port)
+	return r.reason(scheme, host, port) == ""
+}
+
+// reason is why r refuses the target ("" when both lists admit it); the
+// target is normalised once for both lists.
+func (r *HostRule) reason(scheme, host string, port int) string {
+	if r == nil {
+		return "not granted"
+	}
+	t := hostmatch.NewTarget(scheme, host, port)
+	if !r.Requested.MatchTarget(&t) {
+		return "host not requested by the skill"
+	}
+	if !r.Granted.MatchTarget(&t) {
+		return "host not granted"
+	}
+	return ""
 }
 
 // MailRule is the effective mail policy.
@@ -343,15 +359,12 @@ func (p *Policy) WithRecorder(rec Recorder) *Policy {
 // CheckHTTP decides an outbound HTTP request (every redirect hop too).
 // host is lower-case without brackets; port 0 means the scheme default.
 func (p *Policy) CheckHTTP(method, scheme, host string, port int) error {
-	value := method + " " + hostValue(scheme, host, port)
+	value := hostValue(method, " ", scheme, host, port)
 	if p == nil || p.HTTP == nil {
 		return p.record(CapHTTP, value, false, "http not granted")
 	}
-	if !p.HTTP.Requested.Match(scheme, host, port) {
-		return p.record(CapHTTP, value, false, "host not requested by the skill")
-	}
-	if !p.HTTP.Granted.Match(scheme, host, port) {
-		return p.record(CapHTTP, value, false, "host not granted")
+	if why := p.HTTP.reason(scheme, host, port); why != "" {
+		return p.record(CapHTTP, value, false, why)
 	}
 	if !slices.Contains(p.HTTP.Methods, strings.ToUpper(method)) {
 		return p.record(CapHTTP, value, false, "method not allowed")
@@ -362,15 +375,12 @@ func (p *Policy) CheckHTTP(method, scheme, host string, port int) error {
 // CheckBrowser decides one browser request (navigation, subresource,
 // redirect, websocket).
 func (p *Policy) CheckBrowser(scheme, host string, port int) error {
-	value := hostValue(scheme, host, port)
+	value := hostValue("", "", scheme, host, port)
 	if p == nil || p.Browser == nil {
 		return p.record(CapBrowser, value, false, "browser not granted")
 	}
-	if !p.Browser.Requested.Match(scheme, host, port) {
-		return p.record(CapBrowser, value, false, "host not requested by the skill")
-	}
-	if !p.Browser.Granted.Match(scheme, host, port) {
-		return p.record(CapBrowser, value, false, "host not granted")
+	if why := p.Browser.reason(scheme, host, port); why != "" {
+		return p.record(CapBrowser, value, false, why)
 	}
 	return p.record(CapBrowser, value, true, "")
 }
@@ -383,14 +393,30 @@ func (p *Policy) CheckEval() error {
 	return p.record(CapEval, "eval", true, "")
 }
 
-func hostValue(scheme, host string, port int) string {
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
+// hostValue is the audit value of a host decision: prefix + sep +
+// scheme://host[:port], built in one allocation (it is made for every
+// allowed request too).
+func hostValue(prefix, sep, scheme, host string, port int) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + len(sep) + len(scheme) + len(host) + 3 + 2 + 6)
+	b.WriteString(prefix)
+	b.WriteString(sep)
+	b.WriteString(scheme)
+	b.WriteString("://")
+	v6 := strings.IndexByte(host, ':') >= 0
+	if v6 {
+		b.WriteByte('[')
+	}
+	b.WriteString(host)
+	if v6 {
+		b.WriteByte(']')
 	}
 	if port != 0 {
-		return scheme + "://" + host + ":" + strconv.Itoa(port)
+		var num [20]byte
+		b.WriteByte(':')
+		b.Write(strconv.AppendInt(num[:0], int64(port), 10))
 	}
-	return scheme + "://" + host
+	return b.String()
 }
 
 // Mount returns the mount whose guest path contains guestPath (longest
@@ -447,7 +473,7 @@ func (p *Policy) CheckKV(key string) (skill.Size, error) {
 // CheckSecret decides whether secret name may be injected into a request
 // to scheme://host:port (which must itself be allowed for http).
 func (p *Policy) CheckSecret(name, scheme, host string, port int) error {
-	value := name + " -> " + hostValue(scheme, host, port)
+	value := hostValue(name, " -> ", scheme, host, port)
 	if p == nil || !slices.Contains(p.Secrets, name) {
 		return p.record(CapSecrets, value, false, "secret not granted")
 	}
