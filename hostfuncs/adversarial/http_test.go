@@ -229,6 +229,12 @@ func TestHTTPLimits(t *testing.T) {
 	if rr.ok != 64 {
 		t.Fatalf("%d requests succeeded in one call, want 64", rr.ok)
 	}
+	// The count is per call: the next call on the same (pooled) instance
+	// starts from zero again.
+	rr = runCap(t, pl, h, 100, "reef_http_fetch", fetchReq(good+"/", nil), nil)
+	if rr.ok != 64 {
+		t.Fatalf("%d requests succeeded in the next call, want 64 again", rr.ok)
+	}
 }
 
 // TestExtismHTTPRequest: the Extism kernel's http_request gets the same

@@ -213,7 +213,7 @@ func (in *instance) run(ctx context.Context, fn string, x export, input []byte) 
 		return nil, &CallError{Skill: in.p.skill.Name, Function: fn, Kind: kind, Err: err}
 	}
 	cc := &in.cc
-	cc.parent, cc.fn, cc.values = ctx, fn, nil
+	cc.parent, cc.fn = ctx, fn
 	dl := max(int64(now+timeout), 1)
 	cc.deadline = epoch.Add(time.Duration(dl))
 	in.deadline.Store(dl)
@@ -242,7 +242,9 @@ func (in *instance) run(ctx context.Context, fn string, x export, input []byte) 
 		in.capCancel()
 		in.capCtx, in.capCancel = nil, nil
 	}
-	cc.parent, cc.values = nil, nil
+	cc.parent = nil
+	clear(cc.values) // drop the values, keep the array for the next call
+	cc.values = cc.values[:0]
 	in.input = nil // the caller may reuse its buffer once Call returns
 
 	if fired != nil {
@@ -418,8 +420,13 @@ type callCtx struct {
 	parent   context.Context
 	deadline time.Time
 	fn       string
-	values   map[any]any
+	// values is the call's abi.Call.Value state: a handful of keys at
+	// most, so a slice searched in order (reused across calls) rather
+	// than a map made for every call that has any.
+	values []callValue
 }
+
+type callValue struct{ key, val any }
 
 func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c *callCtx) Done() <-chan struct{}       { return c.inst.done }
@@ -460,14 +467,16 @@ func (h hostCall) Logger() *slog.Logger   { return h.in.p.logger.With("function"
 // Value implements abi.Call: per-call state, dropped when the call ends.
 func (h hostCall) Value(key any, init func() any) any {
 	c := &h.in.cc
-	v, ok := c.values[key]
-	if !ok && init != nil {
-		if c.values == nil {
-			c.values = map[any]any{}
+	for i := range c.values {
+		if c.values[i].key == key {
+			return c.values[i].val
 		}
-		v = init()
-		c.values[key] = v
 	}
+	if init == nil {
+		return nil
+	}
+	v := init()
+	c.values = append(c.values, callValue{key, v})
 	return v
 }
 
