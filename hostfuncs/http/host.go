@@ -70,8 +70,14 @@ func ParseHost(s string) (Host, error) {
 		if err != nil {
 			return Host{}, fmt.Errorf("%w %q: %v", ErrBadHost, in, err)
 		}
-		name := a.String()
-		return Host{Name: name, Addr: a, NonCanonical: s != name}, nil
+		// The usual spelling is already canonical: keep s rather than
+		// allocate its twin.
+		var buf [15]byte
+		canon := a.AppendTo(buf[:0])
+		if string(canon) == s {
+			return Host{Name: s, Addr: a}, nil
+		}
+		return Host{Name: string(canon), Addr: a, NonCanonical: true}, nil
 	}
 	if !validName(trimmed) {
 		return Host{}, fmt.Errorf("%w %q: not a DNS name (letters, digits, '-', '_' and dots; use the xn-- form for international names)", ErrBadHost, in)
@@ -147,17 +153,19 @@ func parseIPv4Part(s string) (uint64, bool) {
 }
 
 func parseIPv4(s string) (netip.Addr, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) > 4 {
+	if strings.Count(s, ".") > 3 {
 		return netip.Addr{}, errors.New("numeric host with more than 4 parts")
 	}
-	nums := make([]uint64, len(parts))
-	for i, p := range parts {
+	var parts [4]uint64
+	nums := parts[:0]
+	for rest, more := s, true; more; {
+		var p string
+		p, rest, more = strings.Cut(rest, ".")
 		n, ok := parseIPv4Part(p)
 		if !ok {
 			return netip.Addr{}, fmt.Errorf("numeric host part %q is not a decimal, octal or hex number", p)
 		}
-		nums[i] = n
+		nums = append(nums, n)
 	}
 	for _, n := range nums[:len(nums)-1] {
 		if n > 255 {

@@ -19,7 +19,8 @@ func appendMeta(dst []byte, status int, h http.Header, finalURL string, red *red
 	dst = append(dst, `{"status":`...)
 	dst = strconv.AppendInt(dst, int64(status), 10)
 	dst = append(dst, `,"headers":{`...)
-	keys := make([]string, 0, len(h))
+	var small [16]string // most responses: no allocation for the keys
+	keys := small[:0]
 	for k := range h {
 		keys = append(keys, k)
 	}

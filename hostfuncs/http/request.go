@@ -122,7 +122,8 @@ func checkURL(raw string) (*url.URL, target, error) {
 }
 
 // checkParsedURL validates u (also used for redirect targets, which the
-// client has already parsed) and rewrites its host canonically.
+// client has already parsed) and rewrites its host canonically, in place:
+// u is the caller's own (fresh from url.Parse, or the client's next hop).
 func checkParsedURL(u *url.URL) (*url.URL, target, error) {
 	var t target
 	t.scheme = strings.ToLower(u.Scheme)
@@ -149,23 +150,40 @@ func checkParsedURL(u *url.URL) (*url.URL, target, error) {
 	} else if strings.HasSuffix(u.Host, ":") {
 		return nil, t, abi.Errorf(abi.CodeInvalid, "URL %q: empty port", truncate(u.Redacted(), 80))
 	}
-	c := *u
-	c.Scheme = t.scheme
-	c.Fragment, c.RawFragment = "", ""
-	host := h.Name
+	u.Scheme = t.scheme
+	u.Fragment, u.RawFragment = "", ""
+	u.Host = canonicalHost(u.Host, h, t.port)
+	return u, t, nil
+}
+
+// canonicalHost is the URL host for h and port (0: none); raw, the URL's
+// own host, is returned when it is already that, as it usually is.
+func canonicalHost(raw string, h Host, port int) string {
+	var buf [64]byte
+	b := buf[:0]
 	if h.Addr.Is6() {
-		host = "[" + host + "]"
+		b = append(b, '[')
 	}
-	if t.port != 0 {
-		host += ":" + strconv.Itoa(t.port)
+	b = append(b, h.Name...)
+	if h.Addr.Is6() {
+		b = append(b, ']')
 	}
-	c.Host = host
-	return &c, t, nil
+	if port != 0 {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(port), 10)
+	}
+	if string(b) == raw {
+		return raw
+	}
+	return string(b)
 }
 
 // checkHeaders validates guest headers and returns them canonicalised,
 // with the names of headers carrying secret templates.
 func checkHeaders(in map[string]string) (http.Header, []string, error) {
+	if len(in) == 0 {
+		return defaultHeader, nil, nil
+	}
 	if len(in) > maxHeaders {
 		return nil, nil, abi.Errorf(abi.CodeLimit, "%d request headers (at most %d)", len(in), maxHeaders)
 	}
@@ -210,3 +228,9 @@ func checkHeaders(in map[string]string) (http.Header, []string, error) {
 // defaultUserAgent is sent when the skill sets none (capacity 1: an
 // append copies rather than writes into the shared array).
 var defaultUserAgent = []string{"reef"}
+
+// defaultHeader is the header of a request without guest headers. It is
+// shared and never written: a request's header is only read (by the
+// client, which copies it for redirect hops, and the transport), and
+// secret templates, the one thing reef fills in, need guest headers.
+var defaultHeader = http.Header{"User-Agent": defaultUserAgent}
