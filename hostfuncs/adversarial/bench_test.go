@@ -168,6 +168,14 @@ func BenchmarkFSRead1MiB(b *testing.B) {
 // guest memory) against net/http in the host (http.Client with its own
 // keep-alive Transport, body read into memory with io.ReadAll), same
 // server, same run.
+//
+// Two guests: "interleaved" runs the suite's generic harness ("cap":
+// parses a framed input, mallocs, grows its output buffer, formats a
+// count with snprintf — work any capability call through it pays), and
+// "interleaved-lean" runs bench_fetch, which does what a fetching skill
+// must (request in, one fetch, response out) and nothing else, the way
+// BenchmarkFSRead1MiB's bench_read measures a read. The lean rows are the
+// fetch's overhead; the difference between the two is the harness.
 func BenchmarkHTTPFetch(b *testing.B) {
 	const small = "hello from the bench server"
 	big := bytes.Repeat([]byte("r"), 64<<10)
@@ -217,6 +225,15 @@ func BenchmarkHTTPFetch(b *testing.B) {
 			}
 		})
 		b.Run(c.name+"/interleaved", func(b *testing.B) { interleave(b, host, reef) })
+		lean := []byte(fetchReq(srv.URL+c.path, nil))
+		reefLean := func() error {
+			out, err := pl.Call(context.Background(), "bench_fetch", lean)
+			if err != nil || !bytes.HasSuffix(out, c.want) {
+				return fmt.Errorf("reef: %.200q %v", out, err)
+			}
+			return nil
+		}
+		b.Run(c.name+"/interleaved-lean", func(b *testing.B) { interleave(b, host, reefLean) })
 	}
 }
 

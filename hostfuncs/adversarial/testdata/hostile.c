@@ -315,6 +315,29 @@ EXPORT("extism_http") int32_t extism_http(void) {
   return 0;
 }
 
+// bench_fetch: input is one reef_http_fetch request; it is sent once and
+// the response (head and body, as the host returned it) is the output. It
+// does what a skill that fetches must do and nothing else (no harness
+// parsing, no per-call allocation), so the benchmark measures the fetch.
+EXPORT("bench_fetch") int32_t bench_fetch(void) {
+  static char req[8192];
+  static char *dst;
+  static size_t cap;
+  uint32_t n = (uint32_t)k_input_length();
+  if (n > sizeof req) { fail("request longer than 8 KiB"); return 1; }
+  k_input_read(req, n);
+  handle rq = k_store(req, n);
+  int64_t r = c_http_fetch(rq, 0);
+  k_free(rq);
+  handle h = r < 0 ? (handle)(-r) : (handle)r;
+  size_t l = h ? (size_t)k_length(h) : 0;
+  if (l > cap) { free(dst); dst = malloc(l); cap = l; }
+  if (h) { k_load(h, dst, (uint32_t)l); k_free(h); }
+  if (r < 0) { k_error_write(dst, (uint32_t)l); return 1; }
+  k_output_write(dst, (uint32_t)l);
+  return 0;
+}
+
 // bench_read: input "fs|wasi\n<path>"; reads the whole file once through
 // reef_fs_read or WASI (fopen/fread) and outputs the byte count.
 EXPORT("bench_read") int32_t bench_read(void) {
