@@ -439,11 +439,7 @@ func TestConcurrentCalls(t *testing.T) {
 func TestParkedPageReachesNothing(t *testing.T) {
 	m := shared.mod
 	p, _ := testPolicy(t, false, shared.grantA())
-	hung := make(chan error, 1)
-	go func() {
-		_, err := call(t, abi.BrowserText, p, 5*time.Second, `{"url":"`+shared.urlA("/hang")+`"}`)
-		hung <- err
-	}()
+	hung, endHung := hangOn(t, m, p)
 	waitFor(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
 
 	out, err := call(t, abi.BrowserText, p, callTimeout, `{"url":"`+shared.urlA("/beacon")+`"}`)
@@ -467,6 +463,7 @@ func TestParkedPageReachesNothing(t *testing.T) {
 		t.Fatalf("a parked page still reached A: %d requests after its call ended", after-before)
 	}
 
+	endHung()
 	wantCode(t, <-hung, abi.CodeTimeout)
 	waitFor(t, "the parked session to be disposed of", func() bool {
 		m.mu.Lock()
@@ -495,11 +492,7 @@ func TestParkedSlotFreedForWaitingCall(t *testing.T) {
 	defer m.Close()
 	p, _ := testPolicy(t, false, shared.grantA())
 	hello := `{"url":"` + shared.urlA("/hello") + `"}`
-	hung := make(chan error, 1)
-	go func() {
-		_, err := callOn(t, m, abi.BrowserText, p, 5*time.Second, `{"url":"`+shared.urlA("/hang")+`"}`)
-		hung <- err
-	}()
+	hung, endHung := hangOn(t, m, p)
 	waitFor(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
 	if _, err := callOn(t, m, abi.BrowserText, p, callTimeout, hello); err != nil {
 		t.Fatal(err)
@@ -517,5 +510,6 @@ func TestParkedSlotFreedForWaitingCall(t *testing.T) {
 		t.Fatalf("the call waited for the hanging call to end (%v) instead of taking the parked slot", err)
 	default:
 	}
+	endHung()
 	wantCode(t, <-hung, abi.CodeTimeout)
 }

@@ -258,6 +258,29 @@ func callOn(t testing.TB, m *Module, fn string, p *policy.Policy, timeout time.D
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	return callCtx(t, ctx, m, fn, p, req)
+}
+
+// hangOn starts a call of text() on a page that never loads, on module
+// m, and returns its result channel and the function that ends it (as a
+// client going away would). Tests that need a call to hold a context
+// while others run end it themselves rather than by a timer, so a slow
+// machine cannot end it too early.
+func hangOn(t testing.TB, m *Module, p *policy.Policy) (<-chan error, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	hung := make(chan error, 1)
+	go func() {
+		_, err := callCtx(t, ctx, m, abi.BrowserText, p, `{"url":"`+shared.urlA("/hang")+`"}`)
+		hung <- err
+	}()
+	t.Cleanup(cancel)
+	return hung, cancel
+}
+
+// callCtx runs one operation on module m with a fresh call under ctx.
+func callCtx(t testing.TB, ctx context.Context, m *Module, fn string, p *policy.Policy, req string) ([]byte, error) {
+	t.Helper()
 	c := abitest.New(ctx, "browser-test", p)
 	for _, f := range m.Funcs() {
 		if f.Name == fn {

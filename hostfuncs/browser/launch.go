@@ -41,7 +41,25 @@ type browserProc struct {
 	stopOnce    sync.Once
 }
 
-func (bp *browserProc) alive() bool { return bp.ctx.Err() == nil }
+// alive reports whether the browser still answers. chromedp closes
+// LostConnection before a call fails with "lost the connection", but
+// cancels the browser's context from another goroutine a moment later;
+// checking only the context let a call that saw the connection drop
+// (a browser killed just before it) take the browser for alive, and fail
+// instead of restarting it.
+func (bp *browserProc) alive() bool {
+	if bp.ctx.Err() != nil {
+		return false
+	}
+	if bp.browser != nil {
+		select {
+		case <-bp.browser.LostConnection:
+			return false
+		default:
+		}
+	}
+	return true
+}
 
 // stop closes the browser (gracefully for a local one, up to 5 s) or the
 // connection to a remote one, and frees its temporary profile.
