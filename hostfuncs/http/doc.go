@@ -25,5 +25,9 @@
 //     to another origin drops those headers; any echo of an injected value
 //     in the response is redacted before the guest sees it.
 //
+// Plain http requests are sent on the calling goroutine by inlineTransport
+// (net/http's request writer and response parser, reef's pool); https goes
+// through net/http's Transport. README.md explains why.
+//
 // The response layout the PDKs parse is documented in README.md.
 package hosthttp

@@ -2,6 +2,7 @@ package hosthttp
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -49,10 +50,12 @@ type outgoing struct {
 	target    target
 	header    http.Header
 	templated []string
-	body      []byte
-	timeout   time.Duration
-	maxBytes  int64
-	follow    bool
+	// gzip: reef asked for a gzip-encoded answer and decodes it.
+	gzip     bool
+	body     []byte
+	timeout  time.Duration
+	maxBytes int64
+	follow   bool
 }
 
 // countKey keys the per-call request counter in abi.Call.Value.
@@ -77,6 +80,7 @@ func (m *Module) fetch(c abi.Call, req, data []byte) ([]byte, error) {
 	}
 	defer cancel()
 	defer resp.Body.Close()
+	decode(o, resp)
 
 	n := bodyLen(resp)
 	if n > o.maxBytes {
@@ -156,6 +160,7 @@ func (m *Module) ExtismRequest(c abi.Call, req, body []byte) (int, map[string]st
 	}
 	defer cancel()
 	defer resp.Body.Close()
+	decode(o, resp)
 	n := bodyLen(resp)
 	if n > o.maxBytes {
 		return 0, nil, nil, limitErr(o, n)
@@ -181,7 +186,7 @@ func (m *Module) prepare(method, rawURL string, headers map[string]string, body 
 	if o.url, o.target, err = checkURL(rawURL); err != nil {
 		return nil, err
 	}
-	if o.header, o.templated, err = checkHeaders(headers); err != nil {
+	if o.header, o.templated, o.gzip, err = checkHeaders(headers, o.method); err != nil {
 		return nil, err
 	}
 	if int64(len(body)) > m.opts.MaxRequestBytes {
@@ -438,6 +443,44 @@ func bodyLen(resp *http.Response) int64 {
 	}
 	return resp.ContentLength
 }
+
+// decode undoes the gzip encoding reef asked for (see checkHeaders), as
+// net/http's Transport does when it asked: the body is read through a
+// gzip reader, so the byte caps apply to the decoded bytes and a bomb
+// stops at the cap, and the head no longer announces the encoding or the
+// encoded length.
+func decode(o *outgoing, resp *http.Response) {
+	if !o.gzip || bodyLen(resp) == 0 || !strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		return
+	}
+	resp.Body = &gzipBody{body: resp.Body}
+	resp.Header.Del("Content-Encoding")
+	resp.Header.Del("Content-Length")
+	resp.ContentLength = -1
+	resp.Uncompressed = true
+}
+
+// gzipBody decodes a gzip body, opening the decoder on the first read so
+// that a malformed stream fails as a read of the body does.
+type gzipBody struct {
+	body io.ReadCloser
+	zr   *gzip.Reader
+	err  error
+}
+
+func (g *gzipBody) Read(p []byte) (int, error) {
+	if g.zr == nil {
+		if g.err == nil {
+			g.zr, g.err = gzip.NewReader(g.body)
+		}
+		if g.err != nil {
+			return 0, g.err
+		}
+	}
+	return g.zr.Read(p)
+}
+
+func (g *gzipBody) Close() error { return g.body.Close() }
 
 // flattenHeaders joins multi-valued headers with ", " and redacts secrets.
 func flattenHeaders(h http.Header, red *redactor) map[string]string {

@@ -66,6 +66,8 @@ type Options struct {
 type Module struct {
 	opts      Options
 	guard     *Guard
+	// transport is net/http's, for https (HTTP/2 included); plain http
+	// goes through an inlineTransport in front of it (see inline.go).
 	transport *http.Transport
 	// client sends every request; its redirect check finds the request's
 	// exchange in the context.
@@ -122,7 +124,7 @@ func New(opts Options) *Module {
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 	m.client = &http.Client{
-		Transport: m.transport,
+		Transport: newInlineTransport(m.transport),
 		CheckRedirect: func(next *http.Request, via []*http.Request) error {
 			ex, _ := next.Context().Value(exchangeKey{}).(*exchange)
 			if ex == nil {
@@ -148,7 +150,7 @@ func (m *Module) Guard() *Guard { return m.guard }
 
 // Close drops idle pooled connections.
 func (m *Module) Close() error {
-	m.transport.CloseIdleConnections()
+	m.client.CloseIdleConnections()
 	return nil
 }
 

@@ -179,15 +179,41 @@ func canonicalHost(raw string, h Host, port int) string {
 }
 
 // checkHeaders validates guest headers and returns them canonicalised,
-// with the names of headers carrying secret templates.
-func checkHeaders(in map[string]string) (http.Header, []string, error) {
+// with the names of headers carrying secret templates, and whether reef
+// asked for a gzip-encoded answer (which fetch then decodes): unless the
+// skill set Accept-Encoding or Range itself, or the method is HEAD — the
+// rule of net/http's Transport, which decodes on its own only when it
+// added the header, and reef adds it itself so that both of its
+// transports behave alike.
+func checkHeaders(in map[string]string, method string) (http.Header, []string, bool, error) {
+	gz := method != http.MethodHead
 	if len(in) == 0 {
-		return defaultHeader, nil, nil
+		if gz {
+			return defaultHeader, nil, true, nil
+		}
+		return defaultHeadHeader, nil, false, nil
 	}
+	h, templated, err := checkGuestHeaders(in)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if _, ok := h["Accept-Encoding"]; ok {
+		gz = false
+	}
+	if _, ok := h["Range"]; ok {
+		gz = false
+	}
+	if gz {
+		h["Accept-Encoding"] = acceptGzip
+	}
+	return h, templated, gz, nil
+}
+
+func checkGuestHeaders(in map[string]string) (http.Header, []string, error) {
 	if len(in) > maxHeaders {
 		return nil, nil, abi.Errorf(abi.CodeLimit, "%d request headers (at most %d)", len(in), maxHeaders)
 	}
-	h := make(http.Header, len(in)+1)
+	h := make(http.Header, len(in)+2)
 	var templated []string
 	total := 0
 	for k, v := range in {
@@ -229,8 +255,15 @@ func checkHeaders(in map[string]string) (http.Header, []string, error) {
 // append copies rather than writes into the shared array).
 var defaultUserAgent = []string{"reef"}
 
-// defaultHeader is the header of a request without guest headers. It is
-// shared and never written: a request's header is only read (by the
-// client, which copies it for redirect hops, and the transport), and
-// secret templates, the one thing reef fills in, need guest headers.
-var defaultHeader = http.Header{"User-Agent": defaultUserAgent}
+// acceptGzip is reef's Accept-Encoding (capacity 1, as defaultUserAgent).
+var acceptGzip = []string{"gzip"}
+
+// defaultHeader and defaultHeadHeader are the headers of a request
+// without guest headers (HEAD asks for no encoding). They are shared and
+// never written: a request's header is only read (by the client, which
+// copies it for redirect hops, and the transports), and secret templates,
+// the one thing reef fills in, need guest headers.
+var (
+	defaultHeader     = http.Header{"User-Agent": defaultUserAgent, "Accept-Encoding": acceptGzip}
+	defaultHeadHeader = http.Header{"User-Agent": defaultUserAgent}
+)
