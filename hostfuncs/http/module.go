@@ -64,8 +64,8 @@ type Options struct {
 // Module is the http capability. It is safe for concurrent use; its
 // connection pool is shared by all skills (see pool note in RATIONALE.md).
 type Module struct {
-	opts      Options
-	guard     *Guard
+	opts  Options
+	guard *Guard
 	// transport is net/http's, for https (HTTP/2 included); plain http
 	// goes through an inlineTransport in front of it (see inline.go).
 	transport *http.Transport
