@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -382,5 +383,49 @@ func TestGzip(t *testing.T) {
 	ct := newCall(t, grantSpec{requested: []string{tlsSrv.URL}, granted: []string{tlsSrv.URL}}.policy(t, nil), 10*time.Second)
 	if r, e := doFetch(ct, mt, FetchRequest{URL: tlsSrv.URL + "/"}, nil); e != nil || string(r.body) != text {
 		t.Fatalf("https: %q %+v", r.body, e)
+	}
+}
+
+// TestInlineConcurrent: parallel calls share the pool without a race
+// (run with -race) and without opening more connections than calls in
+// flight.
+func TestInlineConcurrent(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.Path)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	m := newTestModule(t, newStub(nil), nil)
+	lit := srv.URL
+	p := grantSpec{requested: []string{lit}, granted: []string{lit}}.policy(t, nil)
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan string, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				path := "/w" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				r, e := doFetch(newCall(t, p, 10*time.Second), m, FetchRequest{URL: lit + path}, nil)
+				if e != nil || string(r.body) != path {
+					errs <- fmt.Sprintf("%s: %q %+v", path, r.body, e)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if n := conns.Load(); n > workers {
+		t.Fatalf("%d connections for %d calls in flight: the pool did not reuse them", n, workers)
 	}
 }
