@@ -96,6 +96,11 @@ const unlimited = 1<<63 - 1
 // maxInformational caps the 1xx responses before the real one.
 const maxInformational = 5
 
+// earlyAnswerWait bounds the wait for an answer a server sent before it
+// stopped reading the request (it is already in the socket, or never
+// comes).
+const earlyAnswerWait = 100 * time.Millisecond
+
 // RoundTrip implements http.RoundTripper.
 func (t *inlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" {
@@ -225,11 +230,25 @@ func (ic *inlineConn) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if err := req.Write(ic.bw); err != nil {
-		return fail(err, true)
+	werr := req.Write(ic.bw)
+	if werr == nil {
+		werr = ic.bw.Flush()
 	}
-	if err := ic.bw.Flush(); err != nil {
-		return fail(err, true)
+	if werr != nil {
+		// A server may answer before it has read the whole body (413,
+		// 401) and close: its answer, if it sent one, is what the caller
+		// gets, as with net/http; the connection is not used again.
+		if ctx.Err() == nil {
+			_ = ic.nc.SetReadDeadline(time.Now().Add(earlyAnswerWait))
+			ic.lr.n = ic.t.maxHeaderBytes
+			if resp, err := http.ReadResponse(ic.br, req); err == nil && resp.StatusCode >= 200 {
+				ic.lr.n = unlimited
+				_ = ic.nc.SetReadDeadline(time.Time{})
+				resp.Body = &inlineBody{ic: ic, ctx: ctx, body: resp.Body, stop: stop}
+				return resp, nil
+			}
+		}
+		return fail(werr, true)
 	}
 	ic.lr.n = ic.t.maxHeaderBytes
 	var resp *http.Response

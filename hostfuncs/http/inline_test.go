@@ -429,3 +429,42 @@ func TestInlineConcurrent(t *testing.T) {
 		t.Fatalf("%d connections for %d calls in flight: the pool did not reuse them", n, workers)
 	}
 }
+
+// TestInlineEarlyAnswer: a server that refuses a large body before
+// reading it (413) and hangs up: the skill gets the 413, not a broken
+// pipe, and the connection is not reused.
+func TestInlineEarlyAnswer(t *testing.T) {
+	s := newRawServer(t, func(i int, c net.Conn, br *bufio.Reader) {
+		if i > 0 {
+			for {
+				if _, ok := readReq(br); !ok {
+					return
+				}
+				answer(c, "fine")
+			}
+		}
+		for { // the request head only
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!")
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // reset: the client's writes fail at once
+		}
+	})
+	m := newTestModule(t, newStub(nil), nil)
+	lit := s.url()
+	c := newCall(t, grantSpec{requested: []string{lit}, granted: []string{lit}, methods: []string{"POST", "GET"}}.policy(t, nil), 10*time.Second)
+	r, e := doFetch(c, m, FetchRequest{URL: lit + "/upload", Method: "POST"}, bytes.Repeat([]byte("x"), 8<<20))
+	if e != nil || r.meta.Status != 413 || string(r.body) != "too big!" {
+		t.Fatalf("got %d %q %+v, want the server's 413", r.meta.Status, r.body, e)
+	}
+	if r, e := doFetch(c, m, FetchRequest{URL: lit + "/"}, nil); e != nil || string(r.body) != "fine" {
+		t.Fatalf("next request: %q %+v", r.body, e)
+	}
+	if n := s.conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+}
