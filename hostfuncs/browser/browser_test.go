@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reefhq/reef/internal/testwait"
+
 	"github.com/reefhq/reef/hostfuncs/abi"
 )
 
@@ -440,13 +442,13 @@ func TestParkedPageReachesNothing(t *testing.T) {
 	m := shared.mod
 	p, _ := testPolicy(t, false, shared.grantA())
 	hung, endHung := hangOn(t, m, p)
-	waitFor(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
+	testwait.Until(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
 
 	out, err := call(t, abi.BrowserText, p, callTimeout, `{"url":"`+shared.urlA("/beacon")+`"}`)
 	if err != nil || !strings.Contains(string(out), "beacon") {
 		t.Fatalf("beacon page: %q %v", out, err)
 	}
-	waitFor(t, "the finished call to be parked", func() bool {
+	testwait.Until(t, "the finished call to be parked", func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		return len(m.parked) == 1
@@ -465,23 +467,11 @@ func TestParkedPageReachesNothing(t *testing.T) {
 
 	endHung()
 	wantCode(t, <-hung, abi.CodeTimeout)
-	waitFor(t, "the parked session to be disposed of", func() bool {
+	testwait.Until(t, "the parked session to be disposed of", func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		return len(m.parked) == 0 && len(m.sem) == 0
 	})
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestParkedSlotFreedForWaitingCall: with every slot held by a running
@@ -493,11 +483,11 @@ func TestParkedSlotFreedForWaitingCall(t *testing.T) {
 	p, _ := testPolicy(t, false, shared.grantA())
 	hello := `{"url":"` + shared.urlA("/hello") + `"}`
 	hung, endHung := hangOn(t, m, p)
-	waitFor(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
+	testwait.Until(t, "the hanging call to hold a context", func() bool { return m.Stats().Active >= 1 })
 	if _, err := callOn(t, m, abi.BrowserText, p, callTimeout, hello); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the finished call to be parked", func() bool {
+	testwait.Until(t, "the finished call to be parked", func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		return len(m.parked) == 1 && len(m.sem) == 2

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reefhq/reef/internal/testwait"
+
 	"github.com/reefhq/reef/runtime/server"
 )
 
@@ -136,7 +138,7 @@ func TestGrantsPutGet(t *testing.T) {
 func TestGrantsFileWatched(t *testing.T) {
 	h := startServer(t, harnessOpts{dir: storeDir(t), grants: "skills: {}\n", watch: true})
 	writeFile(t, h.Grants, []byte("skills:\n  store:\n    kv: { quota: 1MiB }\n"))
-	waitFor(t, "grants reload", func() bool { return effectiveKV(t, h) == 1<<20 })
+	testwait.Until(t, "grants reload", func() bool { return effectiveKV(t, h) == 1<<20 })
 	// A broken edit keeps the previous grants.
 	writeFile(t, h.Grants, []byte("skills: [broken\n"))
 	time.Sleep(200 * time.Millisecond)
@@ -187,7 +189,7 @@ func TestBrokenUploadKeepsOldVersion(t *testing.T) {
 	good, _ := os.ReadFile(path)
 	writeFile(t, path, good[:len(good)/2]) // a truncated upload
 	var row server.SkillSummary
-	waitFor(t, "load error listed", func() bool {
+	testwait.Until(t, "load error listed", func() bool {
 		var list struct{ Skills []server.SkillSummary }
 		_ = json.Unmarshal(h.do("GET", "/v1/skills", tokAdmin, nil).Body, &list)
 		for _, s := range list.Skills {
@@ -209,18 +211,7 @@ func TestBrokenUploadKeepsOldVersion(t *testing.T) {
 	}
 	// Fixing the upload clears the error.
 	writeFile(t, path, good)
-	waitFor(t, "error cleared", func() bool {
+	testwait.Until(t, "error cleared", func() bool {
 		return !strings.Contains(string(h.do("GET", "/v1/skills/hello", tokAdmin, nil).Body), "load_error")
 	})
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reefhq/reef/internal/testwait"
+
 	"github.com/reefhq/reef/runtime/server"
 	"github.com/reefhq/reef/runtime/server/servertest"
 	"github.com/reefhq/reef/runtime/skill"
@@ -78,7 +80,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 		} else {
 			writeFile(t, wasmPath, versions[i%2])
 		}
-		waitFor(t, fmt.Sprintf("swap %d", i), func() bool { return h.swaps.Load() > before })
+		testwait.Until(t, fmt.Sprintf("swap %d", i), func() bool { return h.swaps.Load() > before })
 	}
 	time.Sleep(50 * time.Millisecond)
 	stop.Store(true)
@@ -138,9 +140,9 @@ func TestQueueOverflow(t *testing.T) {
 		c.Server.QueueSize = 2 // one skill may fill half of it
 	}})
 	a := h.async(tokAdmin, "runaway", "loop", "")
-	waitFor(t, "A running", func() bool { return h.Server.Pool().Busy == 1 })
+	testwait.Until(t, "A running", func() bool { return h.Server.Pool().Busy == 1 })
 	b := h.async(tokAdmin, "runaway", "loop", "")
-	waitFor(t, "B queued", func() bool { return h.Server.Pool().Waiting == 1 })
+	testwait.Until(t, "B queued", func() bool { return h.Server.Pool().Waiting == 1 })
 
 	// The runaway skill's share of the queue is full: refused at once.
 	r := h.invoke(tokAdmin, "runaway", "ok", "")
@@ -149,7 +151,7 @@ func TestQueueOverflow(t *testing.T) {
 	}
 	// Another skill still finds queue room…
 	d := h.async(tokAdmin, "hello", "echo", "1")
-	waitFor(t, "D queued", func() bool { return h.Server.Pool().Waiting == 2 })
+	testwait.Until(t, "D queued", func() bool { return h.Server.Pool().Waiting == 2 })
 	// …until the whole queue is full.
 	if r := h.invoke(tokAdmin, "greet", "greet", "x"); r.Status != 429 {
 		t.Fatalf("call with a full queue: %d %s", r.Status, r.Body)
@@ -173,7 +175,7 @@ func TestQueueTimeout(t *testing.T) {
 		c.Server.QueueTimeout = skill.Duration(100 * time.Millisecond)
 	}})
 	a := h.async(tokAdmin, "runaway", "loop", "")
-	waitFor(t, "A running", func() bool { return h.Server.Pool().Busy == 1 })
+	testwait.Until(t, "A running", func() bool { return h.Server.Pool().Busy == 1 })
 	r := h.invoke(tokAdmin, "hello", "echo", "1")
 	if r.Status != 429 || !strings.Contains(r.problem(t).Detail, "waited too long") {
 		t.Fatalf("queued past the timeout: %d %s", r.Status, r.Body)
@@ -193,7 +195,7 @@ func TestRunawayDoesNotStarveOthers(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		runaway = append(runaway, h.async(tokAdmin, "runaway", "loop", ""))
 	}
-	waitFor(t, "runaway running and queued", func() bool { st := h.Server.Pool(); return st.Busy == 1 && st.Waiting == 2 })
+	testwait.Until(t, "runaway running and queued", func() bool { st := h.Server.Pool(); return st.Busy == 1 && st.Waiting == 2 })
 	for i := 0; i < 20; i++ {
 		if r := h.invoke(tokAdmin, "hello", "echo", "1"); r.Status != 200 {
 			t.Fatalf("other skill: %d %s", r.Status, r.Body)
@@ -228,9 +230,9 @@ func TestDrain(t *testing.T) {
 	in := spinInput(t, h, 400*time.Millisecond)
 	t.Logf("calibrated in %v: %d", time.Since(t0), len(in))
 	inflight := h.async(tokAdmin, "spin", "spin", in)
-	waitFor(t, "call running", func() bool { return h.Server.Pool().Busy == 1 })
+	testwait.Until(t, "call running", func() bool { return h.Server.Pool().Busy == 1 })
 	h.cancel()
-	waitFor(t, "draining", func() bool {
+	testwait.Until(t, "draining", func() bool {
 		w := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "/readyz", nil)
 		req.Host = "127.0.0.1"
@@ -264,7 +266,7 @@ func TestDrain(t *testing.T) {
 func TestDrainDeadline(t *testing.T) {
 	h := startServer(t, harnessOpts{dir: runawayDir(t), cfg: func(c *configT) { c.Server.ShutdownTimeout = skill.Duration(150 * time.Millisecond) }})
 	inflight := h.async(tokAdmin, "runaway", "loop", "")
-	waitFor(t, "call running", func() bool { return h.Server.Pool().Busy == 1 })
+	testwait.Until(t, "call running", func() bool { return h.Server.Pool().Busy == 1 })
 	h.cancel()
 	select {
 	case err := <-h.done:
