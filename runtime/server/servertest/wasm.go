@@ -4,30 +4,11 @@
 // Each is a few dozen bytes; the comments give the equivalent WAT.
 package servertest
 
-func uleb(v uint64) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			out = append(out, b|0x80)
-			continue
-		}
-		return append(out, b)
-	}
-}
+import "github.com/reefhq/reef/internal/leb128"
 
-func sleb(v int64) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && b&0x40 == 0) || (v == -1 && b&0x40 != 0) {
-			return append(out, b)
-		}
-		out = append(out, b|0x80)
-	}
-}
+func uleb(v uint64) []byte { return leb128.AppendUnsigned(nil, v) }
+
+func sleb(v int64) []byte { return leb128.AppendSigned(nil, v) }
 
 func name(s string) []byte { return append(uleb(uint64(len(s))), s...) }
 

@@ -3,6 +3,8 @@ package interrupt
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/reefhq/reef/internal/leb128"
 )
 
 // Export is the name under which the rewritten module exports its
@@ -655,25 +657,6 @@ func (r *reader) simd() {
 	}
 }
 
-func appendS32(b []byte, v int32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func appendS32(b []byte, v int32) []byte { return leb128.AppendSigned(b, int64(v)) }
 
-func appendU32(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}
+func appendU32(b []byte, v uint32) []byte { return leb128.AppendUnsigned(b, uint64(v)) }
