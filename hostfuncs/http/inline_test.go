@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/reefhq/reef/hostfuncs/abi"
+	"github.com/reefhq/reef/internal/netguard"
 )
 
 // rawServer is a TCP server on 127.0.0.1 that speaks HTTP by hand, so a
@@ -467,4 +469,51 @@ func TestInlineEarlyAnswer(t *testing.T) {
 	if n := s.conns.Load(); n != 2 {
 		t.Fatalf("%d connections, want 2", n)
 	}
+}
+
+// FuzzInlineResponse feeds whatever a hostile server might send to the
+// inline transport: every answer ends in a response or an error, within
+// the request's deadline, without a panic; a body, when there is one,
+// reads to its end or fails. (Loopback only: one connection per input.)
+func FuzzInlineResponse(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	f.Add([]byte("HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\nshort"))
+	f.Add([]byte("HTTP/1.0 200 OK\r\n\r\nuntil close"))
+	f.Add([]byte("HTTP/1.1 301 Moved\r\nLocation: http://[::1\r\n\r\n"))
+	f.Add([]byte("\x00\xff garbage"))
+	d := netguard.New(f).Dialer()
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if _, ok := readReq(bufio.NewReader(c)); ok {
+				_, _ = c.Write(reply)
+			}
+		}()
+		it := newInlineTransport(&http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Second, MaxResponseHeaderBytes: 64 << 10})
+		defer it.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+ln.Addr().String()+"/", nil)
+		start := time.Now()
+		resp, err := it.RoundTrip(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			_ = resp.Body.Close()
+		}
+		if el := time.Since(start); el > 5*time.Second {
+			t.Fatalf("%q took %s", reply, el)
+		}
+	})
 }
