@@ -22,7 +22,7 @@ import (
 // write goroutine and each response over from a read goroutine, and on
 // a small machine those two handoffs are most of a loopback or LAN round
 // trip (measured: a 27-byte GET through a guest, 1.22× net/http with its
-// Transport, 0.8–0.9× with this one; docs/benchmarks.md). What this
+// Transport, 0.99–1.02× with this one; docs/benchmarks.md). What this
 // transport does not do, because reef never needs it: proxies (reef
 // refuses them), HTTP/2 over cleartext, protocol upgrades, Expect:
 // 100-continue (a skill may not send Expect) and automatic decompression
@@ -61,7 +61,7 @@ type inlineConn struct {
 	t   *inlineTransport
 	key string
 	nc  net.Conn
-	lr  limitedReader // counts header bytes (see RoundTrip)
+	lr  limitedReader // caps header bytes (see readHead)
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	// idleTimer closes the connection once it has been idle for the
@@ -219,14 +219,11 @@ func (ic *inlineConn) roundTrip(req *http.Request) (*http.Response, error) {
 	// Cancellation and the deadline interrupt blocked reads and writes by
 	// moving the connection's deadline to the past.
 	stop := context.AfterFunc(ctx, func() { _ = ic.nc.SetDeadline(time.Unix(1, 0)) })
-	fail := func(err error, retry bool) (*http.Response, error) {
+	fail := func(err error) (*http.Response, error) {
 		stop()
 		_ = ic.nc.Close()
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%w (%v)", ctxErr, err)
-		}
-		if retry {
-			return nil, retryable{err}
 		}
 		return nil, err
 	}
@@ -240,42 +237,48 @@ func (ic *inlineConn) roundTrip(req *http.Request) (*http.Response, error) {
 		// gets, as with net/http; the connection is not used again.
 		if ctx.Err() == nil {
 			_ = ic.nc.SetReadDeadline(time.Now().Add(earlyAnswerWait))
-			ic.lr.n = ic.t.maxHeaderBytes
-			if resp, err := http.ReadResponse(ic.br, req); err == nil && resp.StatusCode >= 200 {
-				ic.lr.n = unlimited
+			if resp, err := ic.readHead(req); err == nil {
 				_ = ic.nc.SetReadDeadline(time.Time{})
 				resp.Body = &inlineBody{ic: ic, ctx: ctx, body: resp.Body, stop: stop}
 				return resp, nil
 			}
 		}
-		return fail(werr, true)
+		return fail(retryable{werr})
 	}
-	ic.lr.n = ic.t.maxHeaderBytes
-	var resp *http.Response
-	for i := 0; ; i++ {
-		var err error
-		resp, err = http.ReadResponse(ic.br, req)
-		if err != nil {
-			if errors.Is(err, errHeaderTooLarge) {
-				return fail(fmt.Errorf("server response headers exceeded %d bytes", ic.t.maxHeaderBytes), false)
-			}
-			// Not one byte of an answer arrived (the server closed the
-			// pooled connection as the request went out): the request
-			// may be sent again.
-			silent := i == 0 && ic.lr.n == ic.t.maxHeaderBytes && ic.br.Buffered() == 0
-			return fail(err, silent && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)))
-		}
-		if resp.StatusCode < 100 || resp.StatusCode > 199 {
-			break
-		}
-		if resp.StatusCode == http.StatusSwitchingProtocols || i == maxInformational {
-			return fail(fmt.Errorf("unexpected informational response %s", resp.Status), false)
-		}
-		ic.lr.n = ic.t.maxHeaderBytes
+	resp, err := ic.readHead(req)
+	if err != nil {
+		return fail(err)
 	}
-	ic.lr.n = unlimited
 	resp.Body = &inlineBody{ic: ic, ctx: ctx, body: resp.Body, stop: stop, keep: !resp.Close && !req.Close}
 	return resp, nil
+}
+
+// readHead reads the response head, skipping up to maxInformational 1xx
+// answers, each head capped at the transport's header limit. An error
+// before a single byte of an answer arrived (the server closed a pooled
+// connection as the request went out) is retryable.
+func (ic *inlineConn) readHead(req *http.Request) (*http.Response, error) {
+	defer func() { ic.lr.n = unlimited }()
+	for i := 0; ; i++ {
+		ic.lr.n = ic.t.maxHeaderBytes
+		resp, err := http.ReadResponse(ic.br, req)
+		if err != nil {
+			if errors.Is(err, errHeaderTooLarge) {
+				return nil, fmt.Errorf("server response headers exceeded %d bytes", ic.t.maxHeaderBytes)
+			}
+			silent := i == 0 && ic.lr.n == ic.t.maxHeaderBytes && ic.br.Buffered() == 0
+			if silent && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				return nil, retryable{err}
+			}
+			return nil, err
+		}
+		if resp.StatusCode < 100 || resp.StatusCode > 199 {
+			return resp, nil
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols || i == maxInformational {
+			return nil, fmt.Errorf("unexpected informational response %s", resp.Status)
+		}
+	}
 }
 
 // inlineBody is a response body on an inline connection.
